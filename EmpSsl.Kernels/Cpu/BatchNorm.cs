@@ -1,0 +1,14 @@
+namespace EmpSsl.Kernels.Cpu;
+
+// STUB: replaced by the Cpu backend's BatchNorm family.
+public sealed partial class CpuKernels
+{
+    public void BatchNormForwardTrain(DeviceSpan y, DeviceSpan saveMean, DeviceSpan saveInvStd, DeviceSpan runningMean, DeviceSpan runningVar, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, in BatchNormShape s)
+        => throw new NotImplementedException("Cpu.BatchNormForwardTrain");
+
+    public void BatchNormForwardEval(DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar, in BatchNormShape s)
+        => throw new NotImplementedException("Cpu.BatchNormForwardEval");
+
+    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
+        => throw new NotImplementedException("Cpu.BatchNormBackward");
+}

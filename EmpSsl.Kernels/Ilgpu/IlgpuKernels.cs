@@ -1,0 +1,119 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace EmpSsl.Kernels.Ilgpu;
+
+/// <summary>
+/// The ILGPU backend: one accelerator (CUDA, OpenCL, or ILGPU's CPU accelerator, which simulates a GPU
+/// thread by thread and serves only to check kernel logic on tiny shapes). Kernels are loaded once, on
+/// first use, and the delegates kept. The op families live in the files beside this one.
+/// </summary>
+public sealed partial class IlgpuKernels : IKernels
+{
+    private readonly Context _context;
+    private readonly Dictionary<string, object> _loaded = new();
+
+    private IlgpuKernels(string name, Context context, Accelerator accelerator)
+    {
+        Name = name;
+        _context = context;
+        Accelerator = accelerator;
+    }
+
+    public string Name { get; }
+
+    internal Accelerator Accelerator { get; }
+
+    /// <summary>Opens "cuda", "opencl" or "ilgpu-cpu"; throws a clear error when no such device exists.</summary>
+    public static IlgpuKernels Create(string name)
+    {
+        var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        try
+        {
+            Accelerator accelerator = name switch
+            {
+                "cuda" => context.GetCudaDevices().Count > 0
+                    ? context.CreateCudaAccelerator(0)
+                    : throw new InvalidOperationException("--device cuda: no CUDA device was found (is the NVIDIA driver loaded?)"),
+                "opencl" => context.GetCLDevices().Count > 0
+                    ? context.CreateCLAccelerator(0)
+                    : throw new InvalidOperationException("--device opencl: no OpenCL device that ILGPU supports was found (ILGPU needs OpenCL 2.0 generic address space)"),
+                "ilgpu-cpu" => context.CreateCPUAccelerator(0),
+                _ => throw new ArgumentException($"unknown ILGPU device '{name}'; expected cuda, opencl or ilgpu-cpu"),
+            };
+            return new IlgpuKernels(name, context, accelerator);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when ILGPU finds an NVIDIA GPU; never throws.</summary>
+    public static bool CudaAvailable()
+    {
+        try
+        {
+            using var context = Context.Create(builder => builder.Cuda());
+            return context.GetCudaDevices().Count > 0;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    public DeviceBuffer Allocate(int length) => new IlgpuBuffer(Name, Accelerator, length);
+
+    public void Upload(DeviceSpan dst, ReadOnlySpan<float> src)
+    {
+        Checks.Need("Upload", "dst", dst, src.Length, $"{src.Length}", "the host span");
+        if (src.Length > 0)
+        {
+            V(dst).CopyFromCPU(src);
+        }
+    }
+
+    public void Download(DeviceSpan src, Span<float> dst)
+    {
+        Checks.Need("Download", "src", src, dst.Length, $"{dst.Length}", "the host span");
+        if (dst.Length > 0)
+        {
+            V(src).CopyToCPU(dst);
+        }
+    }
+
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public void Dispose()
+    {
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    /// <summary>The accelerator view behind a span, after checking that this backend owns it.</summary>
+    internal ArrayView<float> V(DeviceSpan span)
+    {
+        if (span.Buffer is not IlgpuBuffer b || b.Backend != Name)
+        {
+            throw new ArgumentException($"the {Name} backend was given a buffer of the '{span.Buffer.Backend}' backend ({span})");
+        }
+        return b.Memory.View.AsContiguous().SubView(span.Offset, span.Length);
+    }
+
+    /// <summary>Loads a kernel once per accelerator and keeps the delegate (ILGPU compiles on load).</summary>
+    internal TDelegate Load<TDelegate>(string key, Func<Accelerator, TDelegate> load)
+        where TDelegate : class
+    {
+        if (!_loaded.TryGetValue(key, out var kernel))
+        {
+            kernel = load(Accelerator);
+            _loaded[key] = kernel;
+        }
+        return (TDelegate)kernel;
+    }
+}
