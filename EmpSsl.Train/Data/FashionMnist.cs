@@ -25,22 +25,26 @@ public static class FashionMnist
     }
 
     /// <summary>The installed folder, or null when the package is not installed.</summary>
-    public static string? FindInstalled() =>
-        SearchPaths().FirstOrDefault(p => File.Exists(Path.Combine(p, "train-images-idx3-ubyte.gz"))
+    public static string? FindInstalled() => FindInstalled(SearchPaths());
+
+    internal static string? FindInstalled(IReadOnlyList<string> searchPaths) =>
+        searchPaths.FirstOrDefault(p => File.Exists(Path.Combine(p, "train-images-idx3-ubyte.gz"))
             || File.Exists(Path.Combine(p, "train-images-idx3-ubyte")));
 
     /// <summary>Loads a split from directory, or from the installed package when directory is null.</summary>
-    public static Dataset Load(Split split, string? directory = null)
+    public static Dataset Load(Split split, string? directory = null) => Load(split, directory, SearchPaths());
+
+    internal static Dataset Load(Split split, string? directory, IReadOnlyList<string> searchPaths)
     {
         string name = split == Split.Train ? "fashion-mnist-train" : "fashion-mnist-test";
         if (directory is not null)
         {
             return IdxReader.LoadDirectory(directory, split, name);
         }
-        string? found = FindInstalled();
+        string? found = FindInstalled(searchPaths);
         if (found is null)
         {
-            throw new DatasetException(SearchPaths()[0],
+            throw new DatasetException(string.Join(", ", searchPaths),
                 $"Fashion-MNIST is not installed. Install it with `{InstallCommand}`, or point --data DIR at a folder "
                 + "holding train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-images-idx3-ubyte(.gz) "
                 + "and t10k-labels-idx1-ubyte(.gz)");
