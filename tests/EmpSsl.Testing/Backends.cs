@@ -8,7 +8,7 @@ namespace EmpSsl.Testing;
 /// <summary>
 /// The backends under test, opened once per test run and shared: creating an ILGPU context costs about a second.
 /// Tests of one backend must not run in parallel with each other (ILGPU's kernel cache is not thread-safe), so
-/// test classes put themselves in the xunit collection named by <see cref="Collection"/>.
+/// each test class puts itself in the xunit collection named after its backend, e.g. [Collection(Backends.Cpu)].
 /// </summary>
 public static class Backends
 {
@@ -64,7 +64,4 @@ public static class Backends
 
     /// <summary>ILGPU's CPU accelerator runs a thread per GPU thread; tests give it tiny shapes.</summary>
     public static bool IsSimulated(string name) => name == IlgpuCpu;
-
-    /// <summary>The xunit collection name for a backend's test classes.</summary>
-    public static string Collection(string name) => $"backend {name}";
 }
