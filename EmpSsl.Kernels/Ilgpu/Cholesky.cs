@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using ILGPU.Util;
 
 namespace EmpSsl.Kernels.Ilgpu;
 
@@ -75,8 +76,8 @@ public sealed partial class IlgpuKernels
     internal static void CholeskyKernel(
         ArrayView<float> l, ArrayView<float> logdet, ArrayView<int> failedPivot, ArrayView<float> failedValue, ArrayView<float> a, int n)
     {
-        var sa = SharedMemory.Allocate<float>(GemmSharedLength);
-        var sb = SharedMemory.Allocate<float>(GemmSharedLength);
+        var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
+        var sb = SharedMemory.Allocate<Float4>(GemmSharedLength);
         var diag = SharedMemory.Allocate<float>(GemmTileK * CholeskyDiagStride);
         var partial = SharedMemory.Allocate<float>(CholeskyMaxThreads);
         int matrix = Grid.IdxX;
