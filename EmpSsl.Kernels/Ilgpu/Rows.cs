@@ -9,6 +9,9 @@ namespace EmpSsl.Kernels.Ilgpu;
 // ReduceGroup.Sum combines the threads. Sum is two-stage (partials per group, then one group).
 public sealed partial class IlgpuKernels
 {
+    /// <summary>Rows each thread of ColumnSum's first stage adds: enough threads for a GPU even at a few hundred columns.</summary>
+    private const int ColumnSumRowsPerPiece = 32;
+
     public void AddBias(DeviceSpan y, DeviceSpan bias, int rows, int cols)
     {
         Checks.Rows("AddBias", y, rows, cols, "y");
@@ -21,8 +24,12 @@ public sealed partial class IlgpuKernels
     {
         Checks.Rows("ColumnSum", dy, rows, cols, "dy");
         Checks.Vector("ColumnSum", dbias, cols, "dbias");
-        Load("ColumnSum", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumKernel))(
-            cols, V(dbias), V(dy), rows, cols);
+        int pieces = (rows + ColumnSumRowsPerPiece - 1) / ColumnSumRowsPerPiece;
+        var partials = ReduceScratch((long)pieces * cols);
+        Load("ColumnSumPartials", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumPartialsKernel))(
+            pieces * cols, partials, V(dy), rows, cols);
+        Load("ColumnSum", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ColumnSumKernel))(
+            cols, V(dbias), partials, pieces);
     }
 
     public void RowDot(DeviceSpan y, DeviceSpan a, DeviceSpan b, int rows, int cols)
@@ -85,15 +92,35 @@ public sealed partial class IlgpuKernels
         y[i] += bias[i % cols];
     }
 
-    /// <summary>One thread per column walks down the rows: neighbouring threads read neighbouring floats.</summary>
-    /// <param name="dbias">(cols), accumulated</param>
+    /// <summary>
+    /// Stage 1 of ColumnSum: thread (piece, c) sums column c over its piece of <see cref="ColumnSumRowsPerPiece"/>
+    /// rows; neighbouring threads take neighbouring columns, so their reads coalesce.
+    /// </summary>
+    /// <param name="partials">(pieces, cols)</param>
     /// <param name="dy">(rows, cols)</param>
-    internal static void ColumnSumKernel(Index1D c, ArrayView<float> dbias, ArrayView<float> dy, int rows, int cols)
+    internal static void ColumnSumPartialsKernel(Index1D i, ArrayView<float> partials, ArrayView<float> dy, int rows, int cols)
     {
+        int c = i % cols;
+        int first = i / cols * ColumnSumRowsPerPiece;
+        int end = XMath.Min(first + ColumnSumRowsPerPiece, rows);
         float sum = 0f;
-        for (long r = 0; r < rows; r++)
+        for (int r = first; r < end; r++)
         {
-            sum += dy[r * cols + c];
+            sum += dy[(long)r * cols + c];
+        }
+        partials[i] = sum;
+    }
+
+    /// <summary>Stage 2 of ColumnSum: one thread per column adds its pieces' sums.</summary>
+    /// <param name="dbias">(cols), accumulated</param>
+    /// <param name="partials">(pieces, cols)</param>
+    internal static void ColumnSumKernel(Index1D c, ArrayView<float> dbias, ArrayView<float> partials, int pieces)
+    {
+        int cols = (int)(partials.Length / pieces);
+        float sum = 0f;
+        for (int p = 0; p < pieces; p++)
+        {
+            sum += partials[(long)p * cols + c];
         }
         dbias[c] += sum;
     }
