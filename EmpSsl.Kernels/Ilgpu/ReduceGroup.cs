@@ -66,12 +66,13 @@ public sealed partial class IlgpuKernels
         {
             if (_reduceGroupSize == 0)
             {
-                int size = Math.Min(256, Math.Min(Accelerator.MaxNumThreadsPerGroup, Accelerator.WarpSize * ReduceGroup.SharedSlots));
+                int warp = Accelerator.WarpSize;
+                int size = Math.Min(256, Math.Min(Accelerator.MaxNumThreadsPerGroup, warp * Math.Min(warp, ReduceGroup.SharedSlots)));
                 size = 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)size));
-                if (size % Accelerator.WarpSize != 0)
+                if (size % warp != 0)
                 {
                     throw new NotSupportedException(
-                        $"{Name}: a group of {size} threads is not a whole number of {Accelerator.WarpSize}-lane warps");
+                        $"{Name}: a group of {size} threads is not a whole number of {warp}-lane warps");
                 }
                 _reduceGroupSize = size;
             }
