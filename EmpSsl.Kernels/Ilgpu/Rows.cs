@@ -6,7 +6,8 @@ namespace EmpSsl.Kernels.Ilgpu;
 
 // Row ops on (rows, cols) matrices. Parameter gradients accumulate (dbias +=); activation gradients are
 // written (dx =). A row reduction runs one group per row: each thread strides over the row, then
-// ReduceGroup.Sum combines the threads. Sum is two-stage (partials per group, then one group).
+// ReduceGroup.Sum combines the threads. Sum (partials per group, then one group) and ColumnSum (partials
+// per piece of rows, then one thread per column) are two-stage and need no atomics, so they are deterministic.
 public sealed partial class IlgpuKernels
 {
     /// <summary>Rows each thread of ColumnSum's first stage adds: enough threads for a GPU even at a few hundred columns.</summary>
