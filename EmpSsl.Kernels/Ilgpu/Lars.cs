@@ -37,7 +37,6 @@ public sealed partial class IlgpuKernels
     /// <param name="partials">(2 * groups)</param>
     /// <param name="w">(n)</param>
     /// <param name="g">(n)</param>
-    [UsesBarrier]
     internal static void LarsNormPartialsKernel(ArrayView<float> partials, ArrayView<float> w, ArrayView<float> g)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -66,7 +65,6 @@ public sealed partial class IlgpuKernels
     /// </summary>
     /// <param name="trust">(2): the trust ratio, then the weight decay to apply</param>
     /// <param name="partials">(2 * groups): the sums of w^2, then those of g^2</param>
-    [UsesBarrier]
     internal static void LarsTrustKernel(ArrayView<float> trust, ArrayView<float> partials, float lr, float weightDecay, float eta, float eps, int clip)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);

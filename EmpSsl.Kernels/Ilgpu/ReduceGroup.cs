@@ -42,12 +42,6 @@ internal static class ReduceGroup
     }
 }
 
-/// <summary>Marks a kernel that synchronizes its group (Group.Barrier), so tests can check the compiled barrier.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-internal sealed class UsesBarrierAttribute : Attribute
-{
-}
-
 public sealed partial class IlgpuKernels
 {
     /// <summary>At most this many groups share a grid-stride reduction (Sum, the LARS norms).</summary>

@@ -130,7 +130,6 @@ public sealed partial class IlgpuKernels
     /// <param name="y">(rows)</param>
     /// <param name="a">(rows, cols)</param>
     /// <param name="b">(rows, cols)</param>
-    [UsesBarrier]
     internal static void RowDotKernel(ArrayView<float> y, ArrayView<float> a, ArrayView<float> b, int cols)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -157,7 +156,6 @@ public sealed partial class IlgpuKernels
     /// <summary>Stage 1 of Sum: group g writes the sum of its grid-stride share of x to partials[g].</summary>
     /// <param name="partials">(groups)</param>
     /// <param name="x">(n)</param>
-    [UsesBarrier]
     internal static void SumPartialsKernel(ArrayView<float> partials, ArrayView<float> x)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -177,7 +175,6 @@ public sealed partial class IlgpuKernels
     /// <summary>Stage 2 of Sum (and of any two-stage total): one group adds the partials into y[0].</summary>
     /// <param name="y">(1)</param>
     /// <param name="partials">(groups)</param>
-    [UsesBarrier]
     internal static void SumFinalKernel(ArrayView<float> y, ArrayView<float> partials)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -197,7 +194,6 @@ public sealed partial class IlgpuKernels
     /// <param name="y">(rows, cols)</param>
     /// <param name="norms">(rows)</param>
     /// <param name="x">(rows, cols)</param>
-    [UsesBarrier]
     internal static void L2NormalizeRowsKernel(ArrayView<float> y, ArrayView<float> norms, ArrayView<float> x, int cols, float eps)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -225,7 +221,6 @@ public sealed partial class IlgpuKernels
     /// <param name="dy">(rows, cols)</param>
     /// <param name="y">(rows, cols), the forward output</param>
     /// <param name="norms">(rows), the forward's saved |x_r|</param>
-    [UsesBarrier]
     internal static void L2NormalizeRowsBackwardKernel(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> y, ArrayView<float> norms, int cols, float eps)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
