@@ -7,7 +7,8 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// Sums across one group: a butterfly over each warp's lanes (no shared memory, no barrier), then one
 /// shared slot per warp and a second butterfly, so every thread ends with the total after two barriers.
 /// The group size must be a multiple of the warp size and at most warp size squared (see
-/// <see cref="IlgpuKernels.ReduceGroupSize"/>). Kernels allocate the shared slots and pass them in, so the
+/// <see cref="IlgpuKernels.ReduceGroupSize"/>), and every thread of the group must make the call (the
+/// shuffles and barriers are collective). Kernels allocate the shared slots and pass them in, so the
 /// allocation is visibly the kernel's own.
 /// </summary>
 internal static class ReduceGroup
