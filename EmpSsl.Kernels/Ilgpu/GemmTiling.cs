@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Util;
 
 // ILGPU's CPU accelerator emits a dynamic assembly named ILGPURuntime that must see the internal operand structs
 // passed as kernel parameters.
@@ -37,10 +38,11 @@ internal interface IGemmOutput
 /// A group of T x T threads (T = 16 on GPUs: 256 threads; T = 4 on ILGPU's CPU accelerator, which allows at most
 /// 16 threads per group) owns a (4T x 4T) block of the output, so 64 x 64 on a GPU and 16 x 16 on the CPU
 /// accelerator (small enough that tiny test shapes cross tile edges). Each step stages a (4T x 16) slice of the
-/// left operand and a (16 x 4T) slice of the right operand in shared memory, stored k-major with one float of
-/// padding so that both the coalesced loads and the per-thread reads avoid bank conflicts. Each thread keeps a 4 x 4
-/// register block of sums for rows ty + i T and columns tx + j T: the strided layout makes a warp read one
-/// broadcast row value and 16 consecutive column values, and store 16 consecutive output columns.
+/// left operand and a (16 x 4T) slice of the right operand in shared memory, k-major. Each thread keeps a 4 x 4
+/// register block of sums for rows 4 ty + i and columns 4 tx + j, and per k reads its 4 rows and 4 columns as
+/// two 16-byte vector loads (ld.shared.v4) for 16 FMAs; with scalar loads the shared-memory port, not the FMA
+/// units, would bound the loop. The slices' row stride is padded by 4 floats, which keeps the vectors 16-byte
+/// aligned and limits the transposing stores of the loader to 2-way bank conflicts.
 /// </summary>
 public sealed partial class IlgpuKernels
 {
@@ -50,11 +52,14 @@ public sealed partial class IlgpuKernels
     /// <summary>The largest block edge, 4 x 16 threads; the shared arrays are sized for it.</summary>
     internal const int GemmMaxTile = 64;
 
-    /// <summary>Row stride of a staged slice: one float of padding breaks bank conflicts on transposing stores.</summary>
-    internal const int GemmSharedStride = GemmMaxTile + 1;
+    /// <summary>Row stride of a staged slice in floats: padded, and a multiple of 4 for the vector loads.</summary>
+    internal const int GemmSharedStride = GemmMaxTile + 4;
 
-    /// <summary>Floats in one staged operand slice.</summary>
-    internal const int GemmSharedLength = GemmTileK * GemmSharedStride;
+    /// <summary>Row stride of a staged slice in 4-float vectors.</summary>
+    private const int GemmSharedQuads = GemmSharedStride / 4;
+
+    /// <summary>4-float vectors in one staged operand slice.</summary>
+    internal const int GemmSharedLength = GemmTileK * GemmSharedQuads;
 
     /// <summary>Threads along each side of a tiling group on this accelerator.</summary>
     internal int GemmGroupSide => Accelerator.MaxNumThreadsPerGroup >= 256 ? 16 : 4;
@@ -66,10 +71,10 @@ public sealed partial class IlgpuKernels
     /// Adds op(a) (rows [row0, row0 + 4T)) times op(b) (columns [col0, col0 + 4T)) over k in [kBegin, kEnd) and
     /// hands each in-bounds sum to <paramref name="c"/>. Every thread of the group must call it (it has barriers).
     /// </summary>
-    /// <param name="sa">shared (GemmTileK, GemmSharedStride): the staged slice of a</param>
-    /// <param name="sb">shared (GemmTileK, GemmSharedStride): the staged slice of b</param>
+    /// <param name="sa">shared (GemmTileK, GemmSharedQuads): the staged slice of a</param>
+    /// <param name="sb">shared (GemmTileK, GemmSharedQuads): the staged slice of b</param>
     internal static void GemmBlock<TA, TB, TC>(
-        TA a, TB b, TC c, ArrayView<float> sa, ArrayView<float> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        TA a, TB b, TC c, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
@@ -81,6 +86,8 @@ public sealed partial class IlgpuKernels
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
         int slice = edge * GemmTileK;
+        var fa = sa.Cast<float>();
+        var fb = sb.Cast<float>();
 
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
@@ -104,7 +111,7 @@ public sealed partial class IlgpuKernels
                 }
                 int gr = row0 + r;
                 int gk = k0 + k;
-                sa[k * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
+                fa[k * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
             }
             for (int e = tid; e < slice; e += threads)
             {
@@ -121,21 +128,16 @@ public sealed partial class IlgpuKernels
                 }
                 int gq = col0 + q;
                 int gk = k0 + k;
-                sb[k * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+                fb[k * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
             }
             Group.Barrier();
 
             for (int k = 0; k < GemmTileK; k++)
             {
-                int o = k * GemmSharedStride;
-                float a0 = sa[o + ty];
-                float a1 = sa[o + ty + side];
-                float a2 = sa[o + ty + 2 * side];
-                float a3 = sa[o + ty + 3 * side];
-                float b0 = sb[o + tx];
-                float b1 = sb[o + tx + side];
-                float b2 = sb[o + tx + 2 * side];
-                float b3 = sb[o + tx + 3 * side];
+                Float4 av = sa[k * GemmSharedQuads + ty];
+                Float4 bv = sb[k * GemmSharedQuads + tx];
+                float a0 = av.X, a1 = av.Y, a2 = av.Z, a3 = av.W;
+                float b0 = bv.X, b1 = bv.Y, b2 = bv.Z, b3 = bv.W;
                 c00 += a0 * b0;
                 c01 += a0 * b1;
                 c02 += a0 * b2;
@@ -156,14 +158,15 @@ public sealed partial class IlgpuKernels
             Group.Barrier();
         }
 
-        int col = col0 + tx;
-        GemmStoreRow(c, rows, cols, row0 + ty, col, side, c00, c01, c02, c03);
-        GemmStoreRow(c, rows, cols, row0 + ty + side, col, side, c10, c11, c12, c13);
-        GemmStoreRow(c, rows, cols, row0 + ty + 2 * side, col, side, c20, c21, c22, c23);
-        GemmStoreRow(c, rows, cols, row0 + ty + 3 * side, col, side, c30, c31, c32, c33);
+        int row = row0 + 4 * ty;
+        int col = col0 + 4 * tx;
+        GemmStoreRow(c, rows, cols, row, col, c00, c01, c02, c03);
+        GemmStoreRow(c, rows, cols, row + 1, col, c10, c11, c12, c13);
+        GemmStoreRow(c, rows, cols, row + 2, col, c20, c21, c22, c23);
+        GemmStoreRow(c, rows, cols, row + 3, col, c30, c31, c32, c33);
     }
 
-    private static void GemmStoreRow<TC>(TC c, int rows, int cols, int row, int col, int side, float s0, float s1, float s2, float s3)
+    private static void GemmStoreRow<TC>(TC c, int rows, int cols, int row, int col, float s0, float s1, float s2, float s3)
         where TC : struct, IGemmOutput
     {
         if (row >= rows)
@@ -174,17 +177,17 @@ public sealed partial class IlgpuKernels
         {
             c.Store(row, col, s0);
         }
-        if (col + side < cols)
+        if (col + 1 < cols)
         {
-            c.Store(row, col + side, s1);
+            c.Store(row, col + 1, s1);
         }
-        if (col + 2 * side < cols)
+        if (col + 2 < cols)
         {
-            c.Store(row, col + 2 * side, s2);
+            c.Store(row, col + 2, s2);
         }
-        if (col + 3 * side < cols)
+        if (col + 3 < cols)
         {
-            c.Store(row, col + 3 * side, s3);
+            c.Store(row, col + 3, s3);
         }
     }
 
@@ -210,8 +213,8 @@ public sealed partial class IlgpuKernels
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
     {
-        var sa = SharedMemory.Allocate<float>(GemmSharedLength);
-        var sb = SharedMemory.Allocate<float>(GemmSharedLength);
+        var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
+        var sb = SharedMemory.Allocate<Float4>(GemmSharedLength);
         int edge = 4 * Group.DimX;
         int kBegin = Grid.IdxZ * chunk;
         int kEnd = kBegin + chunk < depth ? kBegin + chunk : depth;
