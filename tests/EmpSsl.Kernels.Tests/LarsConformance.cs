@@ -26,11 +26,10 @@ public abstract class LarsConformance(string backend) : BackendTest(backend)
             "lars trust below lr" => new LarsStep(Lr: 10f, WeightDecay: 1e-3f),
             "sgd no lars" => new LarsStep(Lr: 0.3f, Lars: false),
             "lars plain momentum" => new LarsStep(Lr: 0.3f, Nesterov: false, Clip: false, Momentum: 0.8f),
-            // |g| = 0: LARSWrapper's update_p skips the parameter (the decay is added inside its "both norms non-zero"
-            // branch), so no trust ratio and no decay; only momentum moves w. A large decay makes a kernel that
-            // still adds WeightDecay * w miss by ~5% of w, not by a rounding error.
+            // |g| = 0: the trust ratio stays 1 and, as LarsStep documents, the decay still applies: g' = WeightDecay w.
+            // A large decay makes a kernel that drops it (as solo-learn's LARSWrapper would) miss by ~5% of w.
             "lars zero grad" => new LarsStep(Lr: 0.3f, WeightDecay: 0.1f),
-            // |w| = 0: skipped too; g' = g.
+            // |w| = 0: trust 1, and the decay term is zero, so g' = g.
             "lars zero weights" => new LarsStep(Lr: 0.3f, WeightDecay: 0.1f),
             _ => throw new ArgumentException($"no LARS case '{name}'"),
         };
