@@ -4,17 +4,16 @@ public static partial class Ref
 {
     /// <summary>
     /// One SGD step with optional LARS on w, given its gradient g (read only) and momentum buffer v, all the same
-    /// length, as solo-learn's LARSWrapper around torch.optim.SGD. With Lars and both |w| and |g| non-zero:
-    /// trust = Eta |w| / (|g| + WeightDecay |w| + Eps), clipped to min(trust / Lr, 1) when Clip, and
-    /// g' = trust (g + WeightDecay w). Otherwise (Lars off, or a zero norm, where LARSWrapper skips the
-    /// parameter) g' = g with no decay. Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v;
-    /// w -= Lr step.
+    /// length, as <see cref="LarsStep"/> documents it. With Lars: trust = Eta |w| / (|g| + WeightDecay |w| + Eps),
+    /// clipped to min(trust / Lr, 1) when Clip, and 1 when |w| or |g| is zero; g' = trust (g + WeightDecay w).
+    /// Without Lars: g' = g, no decay. Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v; w -= Lr step.
+    /// (solo-learn's LARSWrapper differs in one corner: with |g| = 0 and |w| &gt; 0 it skips the decay too.)
     /// </summary>
     public static void LarsSgdUpdate(Span<double> w, ReadOnlySpan<double> g, Span<double> v, in LarsStep p)
     {
         Same("LarsSgdUpdate", w.Length, g.Length, v.Length);
         double trust = 1;
-        double decay = 0;
+        double decay = p.Lars ? p.WeightDecay : 0;
         if (p.Lars)
         {
             double wNorm = Norm(w);
@@ -26,7 +25,6 @@ public static partial class Ref
                 {
                     trust = Math.Min(trust / p.Lr, 1);
                 }
-                decay = p.WeightDecay;
             }
         }
         for (int i = 0; i < w.Length; i++)
