@@ -12,7 +12,7 @@ namespace EmpSsl.Kernels.Cpu;
 public sealed partial class CpuKernels
 {
     /// <summary>How many floats the column matrix of one chunk may take: it should stay in the shared L3.</summary>
-    private const int ColumnBudget = 1 << 21;
+    private static readonly int ColumnBudget = int.Parse(Environment.GetEnvironmentVariable("CB") ?? "2097152");
 
     /// <param name="y">(N, K, OH, OW), written</param>
     /// <param name="x">(N, C, H, W)</param>
@@ -34,28 +34,11 @@ public sealed partial class CpuKernels
                     Images(py, s.K, p), 1f, 0f);
                 return;
             }
-            int nb = ChunkImages(s);
-            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
-            try
-            {
-                fixed (float* pcol = col)
-                {
-                    for (int n0 = 0; n0 < s.N; n0 += nb)
-                    {
-                        int count = Math.Min(nb, s.N - n0);
-                        Im2Col.Pack(pcol, px + (long)n0 * s.C * s.H * s.W, shape, count);
-                        GemmDriver.Run(
-                            s.K, count * p, crr,
-                            new GemmMatrix(pw, crr), false,
-                            new GemmMatrix(pcol, (long)count * p), false,
-                            Images(py + (long)n0 * s.K * p, s.K, p), 1f, 0f);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(col);
-            }
+            GemmDriver.Run(
+                s.K, s.N * p, crr,
+                new GemmMatrix(pw, crr), false,
+                new Im2ColMatrix(px, shape), false,
+                Images(py, s.K, p), 1f, 0f);
         }
     }
 
@@ -124,28 +107,11 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pdw, s.C), 1f, 1f);
                 return;
             }
-            int nb = ChunkImages(s);
-            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
-            try
-            {
-                fixed (float* pcol = col)
-                {
-                    for (int n0 = 0; n0 < s.N; n0 += nb)
-                    {
-                        int count = Math.Min(nb, s.N - n0);
-                        Im2Col.Pack(pcol, px + (long)n0 * s.C * s.H * s.W, shape, count);
-                        GemmDriver.Run(
-                            s.K, crr, count * p,
-                            Images(pdy + (long)n0 * s.K * p, s.K, p), false,
-                            new GemmMatrix(pcol, (long)count * p), true,
-                            new GemmMatrix(pdw, crr), 1f, 1f);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(col);
-            }
+            GemmDriver.Run(
+                s.K, crr, s.N * p,
+                Images(pdy, s.K, p), false,
+                new Im2ColMatrix(px, shape), true,
+                new GemmMatrix(pdw, crr), 1f, 1f);
         }
     }
 

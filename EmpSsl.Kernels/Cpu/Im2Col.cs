@@ -109,7 +109,7 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>The output columns [lo, hi) whose kernel column q lands inside the image.</summary>
-    private static (int Lo, int Hi) ValidColumns(in Conv2dShape s, int q)
+    internal static (int Lo, int Hi) ValidColumns(in Conv2dShape s, int q)
     {
         // iw = ow * stride - pad + q must satisfy 0 <= iw < W.
         int lo = Math.Max(0, (s.Pad - q + s.Stride - 1) / s.Stride);
