@@ -12,7 +12,7 @@ namespace EmpSsl.Kernels.Cpu;
 public sealed partial class CpuKernels
 {
     /// <summary>How many floats the column matrix of one chunk may take: it should stay in the shared L3.</summary>
-    private static readonly int ColumnBudget = int.Parse(Environment.GetEnvironmentVariable("CB") ?? "2097152");
+    private const int ColumnBudget = 1 << 21;
 
     /// <param name="y">(N, K, OH, OW), written</param>
     /// <param name="x">(N, C, H, W)</param>
@@ -60,6 +60,11 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pw, s.C), true,
                     Images(pdy, s.K, p), false,
                     Images(pdx, s.C, p), 1f, 0f);
+                return;
+            }
+            if (s.Stride == 1 && s.Pad <= s.R - 1)
+            {
+                BackwardDataAsForward(pdx, pdy, pw, s);
                 return;
             }
             int nb = ChunkImages(s);
@@ -112,6 +117,45 @@ public sealed partial class CpuKernels
                 Images(pdy, s.K, p), false,
                 new Im2ColMatrix(px, shape), true,
                 new GemmMatrix(pdw, crr), 1f, 1f);
+        }
+    }
+
+    /// <summary>
+    /// At stride 1, dx is the forward convolution of dy with w's kernels swapped (C, K) and flipped, padded
+    /// R-1-pad: one implicit GEMM, with no column matrix and no col2im.
+    /// </summary>
+    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
+    {
+        int rr = s.R * s.R;
+        float[] flipped = ArrayPool<float>.Shared.Rent(s.WeightLength);
+        try
+        {
+            for (int k = 0; k < s.K; k++)
+            {
+                for (int c = 0; c < s.C; c++)
+                {
+                    float* from = w + ((long)k * s.C + c) * rr;
+                    int to = (c * s.K + k) * rr;
+                    for (int i = 0; i < rr; i++)
+                    {
+                        flipped[to + rr - 1 - i] = from[i];
+                    }
+                }
+            }
+            var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
+            int crr = t.C * rr;
+            fixed (float* pf = flipped)
+            {
+                GemmDriver.Run(
+                    t.K, t.N * s.H * s.W, crr,
+                    new GemmMatrix(pf, crr), false,
+                    new Im2ColMatrix(dy, t), false,
+                    Images(dx, t.K, s.H * s.W), 1f, 0f);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flipped);
         }
     }
 
