@@ -102,7 +102,11 @@ internal static unsafe class GemmPacking
                 }
                 else
                 {
-                    new ReadOnlySpan<float>(src + k * a.Ld, mr).CopyTo(new Span<float>(d + (long)k * mr, mr));
+                    float* from = src + k * a.Ld;
+                    float* to = d + (long)k * mr;
+                    Vector128.Store(Vector128.Load(from), to);
+                    to[4] = from[4];
+                    to[5] = from[5];
                 }
             }
             return;

@@ -68,6 +68,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
     }
 
     /// <summary>dst[t] = col(q, p0 + t) for t &lt; len.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Row(float* dst, int q, int p0, int len)
     {
         var s = _s;
@@ -86,17 +87,17 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
             int ih = i * s.Stride - s.Pad + r;
             if (ih < 0 || ih >= s.H)
             {
-                new Span<float>(dst, seg).Clear();
+                Zero(dst, seg);
             }
             else
             {
                 float* src = _x + ((long)(n * s.C + c) * s.H + ih) * s.W - s.Pad + kw;
                 int a = Math.Clamp(lo, j, j + seg);
                 int b = Math.Clamp(hi, a, j + seg);
-                new Span<float>(dst, a - j).Clear();
+                Zero(dst, a - j);
                 if (s.Stride == 1)
                 {
-                    new ReadOnlySpan<float>(src + a, b - a).CopyTo(new Span<float>(dst + a - j, b - a));
+                    Copy(dst + a - j, src + a, b - a);
                 }
                 else
                 {
@@ -105,7 +106,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                         dst[o - j] = src[(long)o * s.Stride];
                     }
                 }
-                new Span<float>(dst + b - j, j + seg - b).Clear();
+                Zero(dst + b - j, j + seg - b);
             }
             dst += seg;
             len -= seg;
@@ -115,6 +116,30 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                 i = 0;
                 n++;
             }
+        }
+    }
+
+    // Segments are one output row (4 to 32 floats here): a call to memmove would cost more than the copy.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* dst, float* src, int n)
+    {
+        int t = 0;
+        for (; t + 8 <= n; t += 8)
+        {
+            Vector256.Store(Vector256.Load(src + t), dst + t);
+        }
+        for (; t < n; t++)
+        {
+            dst[t] = src[t];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* dst, int n)
+    {
+        for (int t = 0; t < n; t++)
+        {
+            dst[t] = 0f;
         }
     }
 }
