@@ -3,6 +3,32 @@ using ILGPU;
 namespace EmpSsl.Kernels.Ilgpu;
 
 /// <summary>
+/// Division by a divisor fixed at launch, as a multiply and a shift (Granlund and Montgomery): the gathers split
+/// flat indices into (channel, tap, image, pixel) several times per loaded element, and a GPU has no integer divide
+/// instruction (a 32-bit division is a ~20-instruction sequence). With k = 31 + ceil(log2 d) and m = ceil(2^k / d),
+/// (n m) >> k equals n / d for every 0 &lt;= n &lt; 2^31, because m d - 2^k &lt; d &lt;= 2^(k - 31).
+/// </summary>
+internal readonly struct ConvDivisor
+{
+    private readonly ulong _magic;
+    private readonly int _shift;
+
+    public ConvDivisor(int divisor)
+    {
+        int log = 0;
+        while ((1L << log) < divisor)
+        {
+            log++;
+        }
+        _shift = 31 + log;
+        _magic = ((1UL << _shift) + (ulong)divisor - 1) / (ulong)divisor;
+    }
+
+    /// <summary>n / divisor for n &gt;= 0.</summary>
+    public int Divide(int n) => (int)(((ulong)(uint)n * _magic) >> _shift);
+}
+
+/// <summary>
 /// The sizes a convolution's gathers need, copied from <see cref="Conv2dShape"/> into a plain struct that kernels
 /// can take. Flattened indices: crs = (c R + r) R + s over the weight's (C, R, R); npq = (n OH + oh) OW + ow over
 /// the output's (N, OH, OW); nhw = (n H + h) W + w over the input's (N, H, W).
@@ -18,19 +44,26 @@ internal readonly struct ConvDims(in Conv2dShape s)
     public readonly int Pad = s.Pad;
     public readonly int OH = s.OutH;
     public readonly int OW = s.OutW;
+    public readonly ConvDivisor ByR = new(s.R);
+    public readonly ConvDivisor ByRR = new(s.R * s.R);
+    public readonly ConvDivisor ByStride = new(s.Stride);
+    public readonly ConvDivisor ByW = new(s.W);
+    public readonly ConvDivisor ByHW = new(s.H * s.W);
+    public readonly ConvDivisor ByOW = new(s.OutW);
+    public readonly ConvDivisor ByOHW = new(s.OutH * s.OutW);
 
     /// <summary>x (N, C, H, W) at input channel c of crs and output pixel npq, or 0 in the padding.</summary>
     public float GatherInput(ArrayView<float> x, int crs, int npq)
     {
         int rr = R * R;
-        int c = crs / rr;
+        int c = ByRR.Divide(crs);
         int rs = crs - c * rr;
-        int r = rs / R;
+        int r = ByR.Divide(rs);
         int s = rs - r * R;
         int ohw = OH * OW;
-        int n = npq / ohw;
+        int n = ByOHW.Divide(npq);
         int pq = npq - n * ohw;
-        int oh = pq / OW;
+        int oh = ByOW.Divide(pq);
         int ow = pq - oh * OW;
         int ih = oh * Stride - Pad + r;
         int iw = ow * Stride - Pad + s;
@@ -70,7 +103,7 @@ internal readonly struct ConvOutputStore(ArrayView<float> y, ConvDims d) : IGemm
     public void Store(int row, int col, float sum)
     {
         int ohw = _d.OH * _d.OW;
-        int n = col / ohw;
+        int n = _d.ByOHW.Divide(col);
         _y[(n * _d.K + row) * ohw + col - n * ohw] = sum;
     }
 }
@@ -86,7 +119,7 @@ internal readonly struct ConvWeightTransposed(ArrayView<float> w, ConvDims d) : 
     public float Load(int i, int j)
     {
         int rr = _d.R * _d.R;
-        int k = j / rr;
+        int k = _d.ByRR.Divide(j);
         return _w[(k * _d.C + i) * rr + j - k * rr];
     }
 }
@@ -105,14 +138,14 @@ internal readonly struct ConvGradOutputColumns(ArrayView<float> dy, ConvDims d) 
     public float Load(int i, int j)
     {
         int rr = _d.R * _d.R;
-        int k = i / rr;
+        int k = _d.ByRR.Divide(i);
         int rs = i - k * rr;
-        int r = rs / _d.R;
+        int r = _d.ByR.Divide(rs);
         int s = rs - r * _d.R;
         int hw = _d.H * _d.W;
-        int n = j / hw;
+        int n = _d.ByHW.Divide(j);
         int p = j - n * hw;
-        int ih = p / _d.W;
+        int ih = _d.ByW.Divide(p);
         int iw = p - ih * _d.W;
         int th = ih + _d.Pad - r;
         int tw = iw + _d.Pad - s;
@@ -120,8 +153,8 @@ internal readonly struct ConvGradOutputColumns(ArrayView<float> dy, ConvDims d) 
         {
             return 0f;
         }
-        int oh = th / _d.Stride;
-        int ow = tw / _d.Stride;
+        int oh = _d.ByStride.Divide(th);
+        int ow = _d.ByStride.Divide(tw);
         if (oh * _d.Stride != th || ow * _d.Stride != tw || oh >= _d.OH || ow >= _d.OW)
         {
             return 0f;
@@ -139,7 +172,7 @@ internal readonly struct ConvInputStore(ArrayView<float> dx, ConvDims d) : IGemm
     public void Store(int row, int col, float sum)
     {
         int hw = _d.H * _d.W;
-        int n = col / hw;
+        int n = _d.ByHW.Divide(col);
         _dx[(n * _d.C + row) * hw + col - n * hw] = sum;
     }
 }
@@ -155,7 +188,7 @@ internal readonly struct ConvGradOutputRows(ArrayView<float> dy, ConvDims d) : I
     public float Load(int i, int j)
     {
         int ohw = _d.OH * _d.OW;
-        int n = j / ohw;
+        int n = _d.ByOHW.Divide(j);
         return _dy[(n * _d.K + i) * ohw + j - n * ohw];
     }
 }

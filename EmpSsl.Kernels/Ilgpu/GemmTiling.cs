@@ -85,9 +85,17 @@ public sealed partial class IlgpuKernels
         int edge = 4 * side;
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
-        int slice = edge * GemmTileK;
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
+        // The loaders walk a slice with all threads. Because the thread count is a multiple of both the block edge
+        // and GemmTileK (T is 4 or 16), each thread keeps one fixed index along the slice's fast axis, and the
+        // runtime divisions happen once here rather than per element.
+        int fastK = tid % GemmTileK;
+        int firstRow = tid / GemmTileK;
+        int rowStep = threads / GemmTileK;
+        int fastRow = tid % edge;
+        int firstK = tid / edge;
+        int kStep = threads / edge;
 
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
@@ -96,39 +104,41 @@ public sealed partial class IlgpuKernels
 
         for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
         {
-            for (int e = tid; e < slice; e += threads)
+            if (a.ContiguousInJ)
             {
-                int r, k;
-                if (a.ContiguousInJ)
+                int gk = k0 + fastK;
+                for (int r = firstRow; r < edge; r += rowStep)
                 {
-                    k = e % GemmTileK;
-                    r = e / GemmTileK;
+                    int gr = row0 + r;
+                    fa[fastK * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
                 }
-                else
-                {
-                    r = e % edge;
-                    k = e / edge;
-                }
-                int gr = row0 + r;
-                int gk = k0 + k;
-                fa[k * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
             }
-            for (int e = tid; e < slice; e += threads)
+            else
             {
-                int q, k;
-                if (b.ContiguousInJ)
+                int gr = row0 + fastRow;
+                for (int k = firstK; k < GemmTileK; k += kStep)
                 {
-                    q = e % edge;
-                    k = e / edge;
+                    int gk = k0 + k;
+                    fa[k * GemmSharedStride + fastRow] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
                 }
-                else
+            }
+            if (b.ContiguousInJ)
+            {
+                int gq = col0 + fastRow;
+                for (int k = firstK; k < GemmTileK; k += kStep)
                 {
-                    k = e % GemmTileK;
-                    q = e / GemmTileK;
+                    int gk = k0 + k;
+                    fb[k * GemmSharedStride + fastRow] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
                 }
-                int gq = col0 + q;
-                int gk = k0 + k;
-                fb[k * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+            }
+            else
+            {
+                int gk = k0 + fastK;
+                for (int q = firstRow; q < edge; q += rowStep)
+                {
+                    int gq = col0 + q;
+                    fb[fastK * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+                }
             }
             Group.Barrier();
 
