@@ -92,10 +92,12 @@ public sealed partial class IlgpuKernels
         var lm = l.SubView(matrix * nn, nn);
         var am = a.SubView(matrix * nn, nn);
 
-        for (int e = tid; e < nn; e += threads)
+        for (int row = 0; row < n; row++)
         {
-            int row = e / n;
-            lm[e] = e - row * n <= row ? am[e] : 0f;
+            for (int col = tid; col < n; col += threads)
+            {
+                lm[row * n + col] = col <= row ? am[row * n + col] : 0f;
+            }
         }
         Group.Barrier();
 
@@ -223,13 +225,11 @@ public sealed partial class IlgpuKernels
         int col = col0 + tid;
         bool solver = tid < edge && col < nrhs;
 
-        for (int e = tid; e < n * edge; e += threads)
+        if (solver)
         {
-            int i = e / edge;
-            int c = col0 + e - i * edge;
-            if (c < nrhs)
+            for (int i = 0; i < n; i++)
             {
-                xm[i * nrhs + c] = bm[i * nrhs + c];
+                xm[i * nrhs + col] = bm[i * nrhs + col];
             }
         }
         Group.Barrier();
