@@ -33,7 +33,8 @@ internal interface IGemmOutput
 }
 
 /// <summary>
-/// The shared-memory tiling behind Gemm, the three implicit-GEMM convolutions and Cholesky's trailing update.
+/// The shared-memory tiling behind Gemm, the three implicit-GEMM convolutions, Cholesky's trailing update and the
+/// off-diagonal updates of CholeskySolve.
 ///
 /// A group of T x T threads (T = 16 on GPUs: 256 threads; T = 4 on ILGPU's CPU accelerator, which allows at most
 /// 16 threads per group) owns a (4T x 4T) block of the output, so 64 x 64 on a GPU and 16 x 16 on the CPU
@@ -60,6 +61,9 @@ public sealed partial class IlgpuKernels
 
     /// <summary>4-float vectors in one staged operand slice.</summary>
     internal const int GemmSharedLength = GemmTileK * GemmSharedQuads;
+
+    /// <summary>CUDA's limit on a grid's y and z extents.</summary>
+    private const int MaxGridY = 65535;
 
     /// <summary>Threads along each side of a tiling group on this accelerator.</summary>
     internal int GemmGroupSide => Accelerator.MaxNumThreadsPerGroup >= 256 ? 16 : 4;
@@ -209,8 +213,14 @@ public sealed partial class IlgpuKernels
     {
         int side = GemmGroupSide;
         int edge = 4 * side;
+        int rowBlocks = (rows + edge - 1) / edge;
+        if (rowBlocks > MaxGridY)
+        {
+            throw new NotSupportedException(
+                $"a {rows} x {cols} product needs {rowBlocks} row blocks of {edge}, more than the {MaxGridY} a CUDA grid allows; swap the operands (C^T = B^T A^T)");
+        }
         return new KernelConfig(
-            new Index3D((cols + edge - 1) / edge, (rows + edge - 1) / edge, splits),
+            new Index3D((cols + edge - 1) / edge, rowBlocks, splits),
             new Index3D(side, side, 1));
     }
 
