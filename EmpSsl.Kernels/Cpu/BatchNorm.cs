@@ -254,7 +254,7 @@ public sealed unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>Column sums over the (rows, width) matrices a and b, zeroing s1 and s2 first; tiles of 8 columns run in parallel.</summary>
+    /// <summary>Column sums over the (rows, width) matrices a and b, zeroing s1 and s2 first; chunks of columns run in parallel.</summary>
     private static void ColumnSweep<TOp>(double* s1, double* s2, float* a, float* b, float* centers, int rows, int width, TOp op)
         where TOp : struct, IPairTerms
     {
@@ -265,14 +265,15 @@ public sealed unsafe partial class CpuKernels
         nint pa = (nint)a;
         nint pb = (nint)b;
         nint pc = (nint)centers;
-        int tiles = (width + 7) / 8;
-        SimdDriver.ForItems(tiles, 8L * rows, (first, count) =>
+        int chunks = (width + SimdChannels.ColumnChunk - 1) / SimdChannels.ColumnChunk;
+        SimdDriver.ForItems(chunks, (long)rows * SimdChannels.ColumnChunk, (first, count) =>
         {
             for (int t = first; t < first + count; t++)
             {
-                int j = t * 8;
+                int j = t * SimdChannels.ColumnChunk;
                 SimdChannels.ColumnSums(
-                    (double*)p1 + j, (double*)p2 + j, (float*)pa + j, (float*)pb + j, (float*)pc + j, rows, width, Math.Min(8, width - j), op);
+                    (double*)p1 + j, (double*)p2 + j, (float*)pa + j, (float*)pb + j, (float*)pc + j, rows, width,
+                    Math.Min(SimdChannels.ColumnChunk, width - j), op);
             }
         });
     }

@@ -106,39 +106,49 @@ internal static unsafe class SimdChannels
         return (s1, s2);
     }
 
+    /// <summary>Most columns one ColumnSums call takes: its float partial sums stay in L1.</summary>
+    public const int ColumnChunk = 512;
+
     /// <summary>
-    /// Per column j of (rows, stride) matrices a and b, for columns [0, width) of a tile of at most 8:
-    /// s1[j] += sum t1, s2[j] += sum t2, around the per-column centers c[j].
+    /// Per column j in [0, width) of (rows, stride) matrices a and b (width at most <see cref="ColumnChunk"/>):
+    /// s1[j] += sum t1, s2[j] += sum t2, around the per-column centers c[j]. Rows go in order, each a
+    /// contiguous run, so the reads stream; blocks of rows sum in float before moving to double.
     /// </summary>
-    public static void ColumnSums<TOp>(double* s1, double* s2, float* a, float* b, float* c, int rows, int stride, int width, TOp op)
+    public static void ColumnSums<TOp>(double* s1, double* s2, float* a, float* b, float* c, int rows, long stride, int width, TOp op)
         where TOp : struct, IPairTerms
     {
-        var mask = SimdDriver.TailMask(width);
-        var center = SimdDriver.LoadTail(c, width);
-        float* lanes = stackalloc float[8];
+        int full = width & ~7;
+        int tail = width - full;
+        float* u = stackalloc float[ColumnChunk];
+        float* v = stackalloc float[ColumnChunk];
         for (int r0 = 0; r0 < rows; r0 += FloatRun)
         {
             int r1 = Math.Min(rows, r0 + FloatRun);
-            var u = Vector256<float>.Zero;
-            var v = Vector256<float>.Zero;
+            new Span<float>(u, width).Clear();
+            new Span<float>(v, width).Clear();
             for (int r = r0; r < r1; r++)
             {
-                long o = (long)r * stride;
-                var x = width == 8 ? Vector256.Load(a + o) : SimdDriver.LoadTail(a + o, width);
-                var y = width == 8 ? Vector256.Load(b + o) : SimdDriver.LoadTail(b + o, width);
-                op.Terms(x, y, center, out var t1, out var t2);
-                u += t1;
-                v += t2;
+                float* ar = a + r * stride;
+                float* br = b + r * stride;
+                int j = 0;
+                for (; j < full; j += 8)
+                {
+                    op.Terms(Vector256.Load(ar + j), Vector256.Load(br + j), Vector256.Load(c + j), out var t1, out var t2);
+                    (Vector256.Load(u + j) + t1).Store(u + j);
+                    (Vector256.Load(v + j) + t2).Store(v + j);
+                }
+                if (tail > 0)
+                {
+                    var mask = SimdDriver.TailMask(tail);
+                    op.Terms(SimdDriver.LoadTail(ar + j, tail), SimdDriver.LoadTail(br + j, tail), SimdDriver.LoadTail(c + j, tail), out var t1, out var t2);
+                    SimdDriver.StoreTail(u + j, tail, SimdDriver.LoadTail(u + j, tail) + (t1 & mask));
+                    SimdDriver.StoreTail(v + j, tail, SimdDriver.LoadTail(v + j, tail) + (t2 & mask));
+                }
             }
-            (u & mask).Store(lanes);
             for (int j = 0; j < width; j++)
             {
-                s1[j] += lanes[j];
-            }
-            (v & mask).Store(lanes);
-            for (int j = 0; j < width; j++)
-            {
-                s2[j] += lanes[j];
+                s1[j] += u[j];
+                s2[j] += v[j];
             }
         }
     }

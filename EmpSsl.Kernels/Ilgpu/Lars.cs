@@ -16,11 +16,11 @@ public sealed partial class IlgpuKernels
         {
             return;
         }
-        var scratch = ReduceScratch;
-        var trust = scratch.SubView(2 * ReducePartials, 1);
+        int groups = p.Lars ? ReduceGroups(w.Length) : 0;
+        var scratch = ReduceScratch(2 * groups + 1);
+        var trust = scratch.SubView(2 * groups, 1);
         if (p.Lars)
         {
-            int groups = ReduceGroups(w.Length);
             var partials = scratch.SubView(0, 2 * groups);
             Load("LarsNormPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>>(LarsNormPartialsKernel))(
                 new KernelConfig(groups, ReduceGroupSize), partials, V(w), V(g));

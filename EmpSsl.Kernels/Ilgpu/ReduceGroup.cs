@@ -50,7 +50,7 @@ internal sealed class UsesBarrierAttribute : Attribute
 
 public sealed partial class IlgpuKernels
 {
-    /// <summary>At most this many groups share a two-stage reduction; their partial sums fit the scratch buffer.</summary>
+    /// <summary>At most this many groups share a grid-stride reduction (Sum, the LARS norms).</summary>
     internal const int ReducePartials = 1024;
 
     private int _reduceGroupSize;
@@ -80,16 +80,22 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// Device scratch for the two-stage reductions: 2 x <see cref="ReducePartials"/> partial sums, then a few
-    /// result slots. One buffer serves every launch because launches run in order on one stream.
+    /// Device scratch of at least <paramref name="length"/> floats for the partial sums of multi-stage
+    /// reductions. One buffer serves every launch because launches run in order on one stream; it only grows,
+    /// after the launches that may still read the old one have finished.
     /// </summary>
-    internal ArrayView<float> ReduceScratch
+    internal ArrayView<float> ReduceScratch(long length)
     {
-        get
+        if (_reduceScratch is null || _reduceScratch.Length < length)
         {
-            _reduceScratch ??= Accelerator.Allocate1D<float>(2 * ReducePartials + 8);
-            return _reduceScratch.View;
+            if (_reduceScratch is not null)
+            {
+                Accelerator.Synchronize();
+                _reduceScratch.Dispose();
+            }
+            _reduceScratch = Accelerator.Allocate1D<float>(Math.Max(length, 2 * ReducePartials + 8));
         }
+        return _reduceScratch.View.SubView(0, length);
     }
 
     /// <summary>Groups for a grid-stride pass over n values: enough to cover n once, capped at <see cref="ReducePartials"/>.</summary>

@@ -52,7 +52,7 @@ public sealed partial class IlgpuKernels
             return;
         }
         int groups = ReduceGroups(x.Length);
-        var partials = ReduceScratch.SubView(0, groups);
+        var partials = ReduceScratch(groups);
         var partial = Load("SumPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(SumPartialsKernel));
         var final = Load("SumFinal", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(SumFinalKernel));
         partial(new KernelConfig(groups, ReduceGroupSize), partials, V(x));

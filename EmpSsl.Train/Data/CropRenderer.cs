@@ -32,6 +32,17 @@ public static class CropRenderer
                 $"output holds {output.Length} floats; {crops.Length} crops of {channels}x{side}x{side} need {(long)crops.Length * crop}");
         }
         long imageBytes = (long)channels * height * width;
+        long images = pixels.LongLength / imageBytes;
+        // Checked here, not inside the loop, so a bad crop throws ArgumentException rather than AggregateException.
+        foreach (CropParams p in crops)
+        {
+            if ((uint)p.Image >= (uint)batchIndices.Length || (ulong)batchIndices[p.Image] >= (ulong)images)
+            {
+                throw new ArgumentException(
+                    $"crop of batch image {p.Image} is outside the batch of {batchIndices.Length} or the dataset of {images}");
+            }
+            CheckBox(p, height, width);
+        }
         Parallel.For(0, crops.Length, () => new Scratch(channels, side), (r, _, scratch) =>
         {
             CropParams p = crops[r];
@@ -47,11 +58,7 @@ public static class CropRenderer
         AugmentSpec spec, Scratch scratch, Span<float> output)
     {
         int side = spec.OutputSize;
-        if (p.Top < 0 || p.Left < 0 || p.Height < 1 || p.Width < 1 || p.Top + p.Height > height || p.Left + p.Width > width)
-        {
-            throw new ArgumentException(
-                $"crop box {p.Height}x{p.Width} at ({p.Top}, {p.Left}) is outside the {height}x{width} image");
-        }
+        CheckBox(p, height, width);
         Span<float> image = scratch.Image;
         ResizeAxis(p.Height, side, flip: false, scratch.Y0, scratch.Y1, scratch.YWeight);
         ResizeAxis(p.Width, side, p.Flip, scratch.X0, scratch.X1, scratch.XWeight);
@@ -91,6 +98,15 @@ public static class CropRenderer
             ColorOps.Solarize(image);
         }
         ColorOps.Normalize(image, output, spec.Mean, spec.Std);
+    }
+
+    private static void CheckBox(in CropParams p, int height, int width)
+    {
+        if (p.Top < 0 || p.Left < 0 || p.Height < 1 || p.Width < 1 || p.Top + p.Height > height || p.Left + p.Width > width)
+        {
+            throw new ArgumentException(
+                $"crop box {p.Height}x{p.Width} at ({p.Top}, {p.Left}) is outside the {height}x{width} image");
+        }
     }
 
     /// <summary>
