@@ -1,14 +1,341 @@
+using System.Runtime.InteropServices;
+
 namespace EmpSsl.Kernels.Cpu;
 
-// STUB: replaced by the Cpu backend's BatchNorm family.
-public sealed partial class CpuKernels
+// BatchNorm over x (N, C, HW), statistics per channel over N*HW values.
+// Gradient rule: dx is written (=); dgamma and dbeta accumulate (+=).
+public sealed unsafe partial class CpuKernels
 {
-    public void BatchNormForwardTrain(DeviceSpan y, DeviceSpan saveMean, DeviceSpan saveInvStd, DeviceSpan runningMean, DeviceSpan runningVar, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, in BatchNormShape s)
-        => throw new NotImplementedException("Cpu.BatchNormForwardTrain");
+    /// <summary>
+    /// From this HW up, each channel is one task that reads its N rows of HW floats, sums them and writes y
+    /// while they are still in L2; below it, rows are too short and the sweeps run down columns of (N, C*HW).
+    /// </summary>
+    private const int ChannelSweepMinHw = 32;
 
-    public void BatchNormForwardEval(DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar, in BatchNormShape s)
-        => throw new NotImplementedException("Cpu.BatchNormForwardEval");
+    /// <param name="y">(N, C, HW), written</param>
+    /// <param name="saveMean">(C), written: the batch mean</param>
+    /// <param name="saveInvStd">(C), written: 1 / sqrt(biased var + eps)</param>
+    /// <param name="runningMean">(C), updated with the momentum</param>
+    /// <param name="runningVar">(C), updated with the momentum and the unbiased variance</param>
+    /// <param name="x">(N, C, HW)</param>
+    /// <param name="gamma">(C)</param>
+    /// <param name="beta">(C)</param>
+    public void BatchNormForwardTrain(
+        DeviceSpan y, DeviceSpan saveMean, DeviceSpan saveInvStd, DeviceSpan runningMean, DeviceSpan runningVar,
+        DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, in BatchNormShape s)
+    {
+        Checks.BatchNorm(
+            "BatchNormForwardTrain", s, x, ("y", y, false), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true),
+            ("runningMean", runningMean, true), ("runningVar", runningVar, true), ("gamma", gamma, true), ("beta", beta, true));
+        var shape = s;
+        nint py = (nint)SimdDriver.P(y);
+        nint px = (nint)SimdDriver.P(x);
+        nint psm = (nint)SimdDriver.P(saveMean);
+        nint psi = (nint)SimdDriver.P(saveInvStd);
+        nint prm = (nint)SimdDriver.P(runningMean);
+        nint prv = (nint)SimdDriver.P(runningVar);
+        nint pg = (nint)SimdDriver.P(gamma);
+        nint pb = (nint)SimdDriver.P(beta);
+        long m = (long)s.N * s.HW;
+        long rowStride = (long)s.C * s.HW;
 
-    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
-        => throw new NotImplementedException("Cpu.BatchNormBackward");
+        // Saves the statistics of channel c and returns its (mean, scale) for the normalizing sweep.
+        (float Mean, float Scale) Finish(int c, double mean, double variance)
+        {
+            double invStd = 1.0 / Math.Sqrt(variance + shape.Eps);
+            double unbiased = m > 1 ? variance * m / (m - 1) : variance;
+            double momentum = shape.Momentum;
+            ((float*)psm)[c] = (float)mean;
+            ((float*)psi)[c] = (float)invStd;
+            ((float*)prm)[c] = (float)((1 - momentum) * ((float*)prm)[c] + momentum * mean);
+            ((float*)prv)[c] = (float)((1 - momentum) * ((float*)prv)[c] + momentum * unbiased);
+            return ((float)mean, (float)(((float*)pg)[c] * invStd));
+        }
+
+        if (s.HW >= ChannelSweepMinHw)
+        {
+            SimdDriver.ForItems(s.C, 3 * m, (first, count) =>
+            {
+                for (int c = first; c < first + count; c++)
+                {
+                    float* xc = (float*)px + (long)c * shape.HW;
+                    float* yc = (float*)py + (long)c * shape.HW;
+                    var (mean, variance) = ChannelMoments(xc, shape.N, rowStride, shape.HW);
+                    var (fm, scale) = Finish(c, mean, variance);
+                    float shift = ((float*)pb)[c];
+                    for (int n = 0; n < shape.N; n++)
+                    {
+                        long o = n * rowStride;
+                        SimdChannels.Apply(yc + o, xc + o, xc + o, shape.HW, fm, scale, shift, 0f, default(NormalizeOp));
+                    }
+                }
+            });
+            return;
+        }
+
+        int width = s.C * s.HW;
+        double* s1 = (double*)NativeMemory.Alloc((nuint)width * 2, sizeof(double));
+        double* s2 = s1 + width;
+        float* centers = (float*)NativeMemory.AllocZeroed((nuint)width, sizeof(float));
+        var mean = new float[s.C];
+        var scale = new float[s.C];
+        try
+        {
+            ColumnSweep(s1, s2, (float*)px, (float*)px, centers, s.N, width, default(DeviationTerms));
+            for (int c = 0; c < s.C; c++)
+            {
+                mean[c] = (float)(SumChannel(s1, c, s.HW) / m);
+                new Span<float>(centers + (long)c * s.HW, s.HW).Fill(mean[c]);
+            }
+            ColumnSweep(s1, s2, (float*)px, (float*)px, centers, s.N, width, default(DeviationTerms));
+            for (int c = 0; c < s.C; c++)
+            {
+                // Centered at the float mean: add back the remaining offset d exactly.
+                double d = SumChannel(s1, c, s.HW) / m;
+                double variance = Math.Max(SumChannel(s2, c, s.HW) / m - d * d, 0);
+                (mean[c], scale[c]) = Finish(c, mean[c] + d, variance);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(s1);
+            NativeMemory.Free(centers);
+        }
+        var shiftOf = new ReadOnlySpan<float>((float*)pb, s.C).ToArray();
+        ApplyChannels((float*)py, (float*)px, (float*)px, s, mean, scale, shiftOf, scale, default(NormalizeOp));
+    }
+
+    /// <param name="y">(N, C, HW), written</param>
+    /// <param name="x">(N, C, HW)</param>
+    /// <param name="gamma">(C)</param>
+    /// <param name="beta">(C)</param>
+    /// <param name="runningMean">(C)</param>
+    /// <param name="runningVar">(C)</param>
+    public void BatchNormForwardEval(
+        DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar,
+        in BatchNormShape s)
+    {
+        Checks.BatchNorm(
+            "BatchNormForwardEval", s, x, ("y", y, false), ("gamma", gamma, true), ("beta", beta, true),
+            ("runningMean", runningMean, true), ("runningVar", runningVar, true));
+        var g = S(gamma);
+        var rv = S(runningVar);
+        var mean = S(runningMean).ToArray();
+        var shift = S(beta).ToArray();
+        var scale = new float[s.C];
+        for (int c = 0; c < s.C; c++)
+        {
+            scale[c] = (float)(g[c] / Math.Sqrt((double)rv[c] + s.Eps));
+        }
+        float* px = SimdDriver.P(x);
+        ApplyChannels(SimdDriver.P(y), px, px, s, mean, scale, shift, scale, default(NormalizeOp));
+    }
+
+    /// <param name="dx">(N, C, HW), written</param>
+    /// <param name="dgamma">(C), accumulated</param>
+    /// <param name="dbeta">(C), accumulated</param>
+    /// <param name="dy">(N, C, HW)</param>
+    /// <param name="x">(N, C, HW) the forward input</param>
+    /// <param name="gamma">(C)</param>
+    /// <param name="saveMean">(C) from the forward</param>
+    /// <param name="saveInvStd">(C) from the forward</param>
+    public void BatchNormBackward(
+        DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma,
+        DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
+    {
+        Checks.BatchNorm(
+            "BatchNormBackward", s, x, ("dx", dx, false), ("dy", dy, false), ("dgamma", dgamma, true), ("dbeta", dbeta, true),
+            ("gamma", gamma, true), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true));
+        var shape = s;
+        nint pdx = (nint)SimdDriver.P(dx);
+        nint pdy = (nint)SimdDriver.P(dy);
+        nint px = (nint)SimdDriver.P(x);
+        nint pdg = (nint)SimdDriver.P(dgamma);
+        nint pdb = (nint)SimdDriver.P(dbeta);
+        nint pg = (nint)SimdDriver.P(gamma);
+        nint psm = (nint)SimdDriver.P(saveMean);
+        nint psi = (nint)SimdDriver.P(saveInvStd);
+        long m = (long)s.N * s.HW;
+        long rowStride = (long)s.C * s.HW;
+
+        // Accumulates dbeta and dgamma of channel c from sum(dy) and sum(dy (x - mean)); returns dx's parameters.
+        (float K, float KMeanDy, float KB) Finish(int c, double sumDy, double sumDyXc)
+        {
+            double invStd = ((float*)psi)[c];
+            ((float*)pdb)[c] = (float)(((float*)pdb)[c] + sumDy);
+            ((float*)pdg)[c] = (float)(((float*)pdg)[c] + sumDyXc * invStd);
+            double k = ((float*)pg)[c] * invStd;
+            return ((float)k, (float)(k * sumDy / m), (float)(k * invStd * invStd * sumDyXc / m));
+        }
+
+        if (s.HW >= ChannelSweepMinHw)
+        {
+            SimdDriver.ForItems(s.C, 5 * m, (first, count) =>
+            {
+                for (int c = first; c < first + count; c++)
+                {
+                    long o0 = (long)c * shape.HW;
+                    float mean = ((float*)psm)[c];
+                    double sumDy = 0;
+                    double sumDyXc = 0;
+                    for (int n = 0; n < shape.N; n++)
+                    {
+                        long o = o0 + n * rowStride;
+                        var (a, b) = SimdChannels.RowSums((float*)pdy + o, (float*)px + o, shape.HW, mean, default(GradientTerms));
+                        sumDy += a;
+                        sumDyXc += b;
+                    }
+                    var (k, ka, kb) = Finish(c, sumDy, sumDyXc);
+                    for (int n = 0; n < shape.N; n++)
+                    {
+                        long o = o0 + n * rowStride;
+                        SimdChannels.Apply((float*)pdx + o, (float*)pdy + o, (float*)px + o, shape.HW, mean, k, ka, kb, default(BatchNormGradOp));
+                    }
+                }
+            });
+            return;
+        }
+
+        int width = s.C * s.HW;
+        var means = S(saveMean).ToArray();
+        var kOf = new float[s.C];
+        var kaOf = new float[s.C];
+        var kbOf = new float[s.C];
+        double* s1 = (double*)NativeMemory.Alloc((nuint)width * 2, sizeof(double));
+        double* s2 = s1 + width;
+        float* centers = (float*)NativeMemory.Alloc((nuint)width, sizeof(float));
+        try
+        {
+            for (int c = 0; c < s.C; c++)
+            {
+                new Span<float>(centers + (long)c * s.HW, s.HW).Fill(means[c]);
+            }
+            ColumnSweep(s1, s2, (float*)pdy, (float*)px, centers, s.N, width, default(GradientTerms));
+            for (int c = 0; c < s.C; c++)
+            {
+                (kOf[c], kaOf[c], kbOf[c]) = Finish(c, SumChannel(s1, c, s.HW), SumChannel(s2, c, s.HW));
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(s1);
+            NativeMemory.Free(centers);
+        }
+        ApplyChannels((float*)pdx, (float*)pdy, (float*)px, s, means, kOf, kaOf, kbOf, default(BatchNormGradOp));
+    }
+
+    /// <summary>
+    /// Mean and biased variance of one channel: N rows of hw floats, rowStride apart. One pass around the
+    /// channel's first value suffices when the mean lies within a standard deviation of it (the shifted
+    /// formula then loses at most a factor 2); otherwise a second pass runs around the mean.
+    /// </summary>
+    private static (double Mean, double Variance) ChannelMoments(float* xc, int n, long rowStride, int hw)
+    {
+        long m = (long)n * hw;
+        float center = xc[0];
+        for (int pass = 0; ; pass++)
+        {
+            double s1 = 0;
+            double s2 = 0;
+            for (int i = 0; i < n; i++)
+            {
+                float* row = xc + i * rowStride;
+                var (a, b) = SimdChannels.RowSums(row, row, hw, center, default(DeviationTerms));
+                s1 += a;
+                s2 += b;
+            }
+            double d = s1 / m;
+            double m2 = s2 / m;
+            if (2 * d * d <= m2 || pass == 1)
+            {
+                return (center + d, Math.Max(m2 - d * d, 0));
+            }
+            center = (float)(center + d);
+        }
+    }
+
+    /// <summary>Column sums over the (rows, width) matrices a and b, zeroing s1 and s2 first; chunks of columns run in parallel.</summary>
+    private static void ColumnSweep<TOp>(double* s1, double* s2, float* a, float* b, float* centers, int rows, int width, TOp op)
+        where TOp : struct, IPairTerms
+    {
+        new Span<double>(s1, width).Clear();
+        new Span<double>(s2, width).Clear();
+        nint p1 = (nint)s1;
+        nint p2 = (nint)s2;
+        nint pa = (nint)a;
+        nint pb = (nint)b;
+        nint pc = (nint)centers;
+        int chunks = (width + SimdChannels.ColumnChunk - 1) / SimdChannels.ColumnChunk;
+        SimdDriver.ForItems(chunks, (long)rows * SimdChannels.ColumnChunk, (first, count) =>
+        {
+            for (int t = first; t < first + count; t++)
+            {
+                int j = t * SimdChannels.ColumnChunk;
+                SimdChannels.ColumnSums(
+                    (double*)p1 + j, (double*)p2 + j, (float*)pa + j, (float*)pb + j, (float*)pc + j, rows, width,
+                    Math.Min(SimdChannels.ColumnChunk, width - j), op);
+            }
+        });
+    }
+
+    private static double SumChannel(double* sums, int c, int hw)
+    {
+        double total = 0;
+        for (int i = 0; i < hw; i++)
+        {
+            total += sums[(long)c * hw + i];
+        }
+        return total;
+    }
+
+    /// <summary>out = op(a, b) over (N, C, HW) with per-channel parameters p0..p3 (C).</summary>
+    private static void ApplyChannels<TOp>(float* y, float* a, float* b, in BatchNormShape s, float[] p0, float[] p1, float[] p2, float[] p3, TOp op)
+        where TOp : struct, IChannelOp
+    {
+        int hw = s.HW;
+        int channels = s.C;
+        nint py = (nint)y;
+        nint pa = (nint)a;
+        nint pb = (nint)b;
+        if (hw >= ChannelSweepMinHw)
+        {
+            SimdDriver.ForItems(s.N * channels, hw, (first, count) =>
+            {
+                for (int row = first; row < first + count; row++)
+                {
+                    int c = row % channels;
+                    long o = (long)row * hw;
+                    SimdChannels.Apply((float*)py + o, (float*)pa + o, (float*)pb + o, hw, p0[c], p1[c], p2[c], p3[c], op);
+                }
+            });
+            return;
+        }
+        int width = channels * hw;
+        float* expanded = (float*)NativeMemory.Alloc((nuint)width * 4, sizeof(float));
+        try
+        {
+            float[][] ps = [p0, p1, p2, p3];
+            for (int k = 0; k < 4; k++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    new Span<float>(expanded + (long)k * width + (long)c * hw, hw).Fill(ps[k][c]);
+                }
+            }
+            nint pe = (nint)expanded;
+            SimdDriver.ForItems(s.N, 3L * width, (first, count) =>
+            {
+                float* e = (float*)pe;
+                for (int n = first; n < first + count; n++)
+                {
+                    long o = (long)n * width;
+                    SimdChannels.ApplyColumns((float*)py + o, (float*)pa + o, (float*)pb + o, width, e, e + width, e + 2L * width, e + 3L * width, op);
+                }
+            });
+        }
+        finally
+        {
+            NativeMemory.Free(expanded);
+        }
+    }
 }
