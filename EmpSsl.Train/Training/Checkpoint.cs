@@ -17,10 +17,14 @@ public static class Checkpoint
 {
     public const string ModelFile = "model.safetensors";
     public const string OptimizerFile = "optimizer.safetensors";
+
+    /// <summary>The backbone alone, for torchvision's resnet18 (fc = Identity) with strict=True.</summary>
+    public const string BackboneFile = "backbone.safetensors";
     private const string Format = "empssl-checkpoint-1";
 
     public static void Save(string dir, Encoder model, Lars optimizer, IKernels k, TrainConfig config, int step)
     {
+        EnsureFinite(model, k, step);
         Directory.CreateDirectory(dir);
         var meta = new Dictionary<string, string>
         {
@@ -44,6 +48,11 @@ public static class Checkpoint
         FlushToDisk(optTmp);
         File.Move(modelTmp, modelPath, overwrite: true);
         File.Move(optTmp, optPath, overwrite: true);
+        // An export, not part of the resumable state: written after the pair, atomically on its own.
+        string backbonePath = Path.Combine(dir, BackboneFile);
+        SafeTensors.Save(model.Backbone, k, backbonePath + ".tmp", meta);
+        FlushToDisk(backbonePath + ".tmp");
+        File.Move(backbonePath + ".tmp", backbonePath, overwrite: true);
     }
 
     /// <summary>The configuration and step a checkpoint folder was saved with, read from model.safetensors.</summary>
@@ -91,6 +100,25 @@ public static class Checkpoint
 
     /// <summary>Loads only the model (for eval and embed).</summary>
     public static void LoadModel(string dir, Encoder model, IKernels k) => SafeTensors.Load(model, k, Path.Combine(dir, ModelFile));
+
+    /// <summary>A diverged model is never saved over the last good checkpoint.</summary>
+    private static void EnsureFinite(Encoder model, IKernels k, int step)
+    {
+        foreach (var e in model.StateDict())
+        {
+            if (e.Tensor is null)
+            {
+                continue;
+            }
+            var host = e.Tensor.ToHost(k);
+            int bad = Array.FindIndex(host, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new TrainingDivergedException(
+                    $"step {step}: {e.Key}[{bad}] is {host[bad]}; not saved, so the last good checkpoint is kept. Try a lower --lr.");
+            }
+        }
+    }
 
     private static int Step(IReadOnlyDictionary<string, string> meta, string path) =>
         meta.TryGetValue("step", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int step)
