@@ -5,21 +5,22 @@ public static partial class Ref
     /// <summary>
     /// One SGD step with optional LARS on w, given its gradient g (read only) and momentum buffer v, all the same
     /// length, as <see cref="LarsStep"/> documents it. With Lars: trust = Eta |w| / (|g| + WeightDecay |w| + Eps),
-    /// clipped to min(trust / Lr, 1) when Clip, and 1 when |w| or |g| is zero; g' = trust (g + WeightDecay w).
-    /// Without Lars: g' = g, no decay. Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v; w -= Lr step.
-    /// (solo-learn's LARSWrapper differs in one corner: with |g| = 0 and |w| &gt; 0 it skips the decay too.)
+    /// clipped to min(trust / Lr, 1) when Clip; g' = trust (g + WeightDecay w). When |w| or |g| is zero, g' = g
+    /// (solo-learn's LARSWrapper skips the parameter, decay included). Without Lars: g' = g, no decay.
+    /// Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v; w -= Lr step.
     /// </summary>
     public static void LarsSgdUpdate(Span<double> w, ReadOnlySpan<double> g, Span<double> v, in LarsStep p)
     {
         Same("LarsSgdUpdate", w.Length, g.Length, v.Length);
         double trust = 1;
-        double decay = p.Lars ? p.WeightDecay : 0;
+        double decay = 0;
         if (p.Lars)
         {
             double wNorm = Norm(w);
             double gNorm = Norm(g);
             if (wNorm > 0 && gNorm > 0)
             {
+                decay = p.WeightDecay;
                 trust = p.Eta * wNorm / (gNorm + (double)p.WeightDecay * wNorm + p.Eps);
                 if (p.Clip)
                 {

@@ -26,8 +26,8 @@ public abstract class LarsConformance(string backend) : BackendTest(backend)
             "lars trust below lr" => new LarsStep(Lr: 10f, WeightDecay: 1e-3f),
             "sgd no lars" => new LarsStep(Lr: 0.3f, Lars: false),
             "lars plain momentum" => new LarsStep(Lr: 0.3f, Nesterov: false, Clip: false, Momentum: 0.8f),
-            // |g| = 0: the trust ratio stays 1 and, as LarsStep documents, the decay still applies: g' = WeightDecay w.
-            // A large decay makes a kernel that drops it (as solo-learn's LARSWrapper would) miss by ~5% of w.
+            // |g| = 0: LARSWrapper skips the parameter, decay included, so g' = g = 0 and only momentum moves w.
+            // A large decay makes a kernel that still applies it miss by ~5% of w.
             "lars zero grad" => new LarsStep(Lr: 0.3f, WeightDecay: 0.1f),
             // |w| = 0: trust 1, and the decay term is zero, so g' = g.
             "lars zero weights" => new LarsStep(Lr: 0.3f, WeightDecay: 0.1f),
