@@ -76,7 +76,6 @@ public sealed partial class IlgpuKernels
     /// <param name="failedPivot">(batch): 0, or 1 + the first pivot that was not positive; zeroed by the host</param>
     /// <param name="failedValue">(batch): that pivot's value</param>
     /// <param name="a">(batch, n, n), only the lower triangle read</param>
-    [UsesBarrier]
     internal static void CholeskyKernel(
         ArrayView<float> l, ArrayView<float> logdet, ArrayView<int> failedPivot, ArrayView<float> failedValue, ArrayView<float> a, int n)
     {
@@ -207,7 +206,6 @@ public sealed partial class IlgpuKernels
     /// <param name="x">(batch, n, nrhs)</param>
     /// <param name="l">(batch, n, n), lower factor</param>
     /// <param name="b">(batch, n, nrhs)</param>
-    [UsesBarrier]
     internal static void CholeskySolveKernel(ArrayView<float> x, ArrayView<float> l, ArrayView<float> b, int n, int nrhs)
     {
         var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);

@@ -70,7 +70,6 @@ public sealed partial class IlgpuKernels
     /// <param name="w">(K, C R R)</param>
     /// <param name="x">x (N, C, H, W) seen as (C R R, N OH OW)</param>
     /// <param name="y">y (N, K, OH, OW) seen as (K, N OH OW)</param>
-    [UsesBarrier]
     internal static void Conv2dForwardKernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, rows, cols, depth, depth);
 
@@ -78,7 +77,6 @@ public sealed partial class IlgpuKernels
     /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, K Taps)</param>
     /// <param name="dy">dy (N, K, OH, OW) seen as (K Taps, N Pixels)</param>
     /// <param name="dx">dx (N, C, H, W) at the phase's pixels, seen as (C, N Pixels)</param>
-    [UsesBarrier]
     internal static void Conv2dBackwardDataKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, rows, cols, depth, depth);
 
@@ -86,7 +84,6 @@ public sealed partial class IlgpuKernels
     /// <param name="x">x (N, C, H, W) seen as (N OH OW, C R R)</param>
     /// <param name="dw">(K, C R R), accumulated</param>
     /// <param name="chunk">the depth of the reduction slice each grid z handles, a multiple of GemmTileK</param>
-    [UsesBarrier]
     internal static void Conv2dBackwardWeightKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x, dw, rows, cols, depth, chunk);

@@ -39,28 +39,24 @@ public sealed partial class IlgpuKernels
     /// <param name="a">(M, K)</param>
     /// <param name="b">(K, N)</param>
     /// <param name="c">(M, N)</param>
-    [UsesBarrier]
     internal static void GemmNNKernel(GemmRowMajor a, GemmRowMajor b, GemmScaledOutput c, int m, int n, int k)
         => GemmGridBlock(a, b, c, m, n, k, k);
 
     /// <param name="a">(M, K)</param>
     /// <param name="b">(N, K)</param>
     /// <param name="c">(M, N)</param>
-    [UsesBarrier]
     internal static void GemmNTKernel(GemmRowMajor a, GemmColMajor b, GemmScaledOutput c, int m, int n, int k)
         => GemmGridBlock(a, b, c, m, n, k, k);
 
     /// <param name="a">(K, M)</param>
     /// <param name="b">(K, N)</param>
     /// <param name="c">(M, N)</param>
-    [UsesBarrier]
     internal static void GemmTNKernel(GemmColMajor a, GemmRowMajor b, GemmScaledOutput c, int m, int n, int k)
         => GemmGridBlock(a, b, c, m, n, k, k);
 
     /// <param name="a">(K, M)</param>
     /// <param name="b">(N, K)</param>
     /// <param name="c">(M, N)</param>
-    [UsesBarrier]
     internal static void GemmTTKernel(GemmColMajor a, GemmColMajor b, GemmScaledOutput c, int m, int n, int k)
         => GemmGridBlock(a, b, c, m, n, k, k);
 }
