@@ -25,7 +25,8 @@ public sealed partial class IlgpuKernels : IKernels
 
     public string Name { get; }
 
-    internal Accelerator Accelerator { get; }
+    /// <summary>The accelerator, for assemblies that bring kernels of their own (crop rendering).</summary>
+    public Accelerator Accelerator { get; }
 
     /// <summary>Opens "cuda", "opencl" or "ilgpu-cpu"; throws a clear error when no such device exists.</summary>
     public static IlgpuKernels Create(string name)
@@ -96,7 +97,7 @@ public sealed partial class IlgpuKernels : IKernels
     }
 
     /// <summary>The accelerator view behind a span, after checking that this backend owns it.</summary>
-    internal ArrayView<float> V(DeviceSpan span)
+    public ArrayView<float> V(DeviceSpan span)
     {
         if (span.Buffer is not IlgpuBuffer b || b.Backend != Name)
         {
