@@ -40,5 +40,49 @@ if (args.Length > 0 && args[0] == "quick")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "step")
+{
+    var o = new StepOptions();
+    string? json = null;
+    string? device = null;
+    for (int i = 1; i < args.Length; i += 2)
+    {
+        string? v = i + 1 < args.Length ? args[i + 1] : null;
+        if (v is null)
+        {
+            Console.Error.WriteLine($"step: option '{args[i]}' needs a value");
+            return 2;
+        }
+        switch (args[i])
+        {
+            case "--arch": o = o with { Arch = v }; break;
+            case "--image": o = o with { Image = int.Parse(v) }; break;
+            case "--batch": o = o with { Batch = int.Parse(v) }; break;
+            case "--patches": o = o with { Patches = int.Parse(v) }; break;
+            case "--width": o = o with { Width = double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) }; break;
+            case "--channels": o = o with { Channels = int.Parse(v) }; break;
+            case "--projector": o = o with { Projector = v }; break;
+            case "--hidden": o = o with { Hidden = int.Parse(v) }; break;
+            case "--out": o = o with { Out = int.Parse(v) }; break;
+            case "--steps": o = o with { Steps = int.Parse(v) }; break;
+            case "--warmup": o = o with { Warmup = int.Parse(v) }; break;
+            case "--json": json = v; break;
+            case "--device": device = v; break;
+            default:
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --json --device");
+                return 2;
+        }
+    }
+    using var kernels = Devices.Open(device);
+    var result = StepBench.Run(kernels, o, Console.Out);
+    if (json is not null)
+    {
+        File.WriteAllText(json + ".tmp", JsonSerializer.Serialize(result, StepJson.Default.StepResult));
+        File.Move(json + ".tmp", json, overwrite: true);
+        Console.WriteLine($"wrote {json}");
+    }
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(QuickBench).Assembly).Run(args);
 return 0;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EmpSsl.Autodiff;
 using EmpSsl.Autodiff.Nn;
 using EmpSsl.Kernels;
 using EmpSsl.Train.Data;
@@ -44,86 +43,50 @@ public sealed class Trainer(IKernels k, TrainConfig config, Dataset train, strin
         int end = config.MaxSteps > 0 ? Math.Min(config.MaxSteps, TotalSteps) : TotalSteps;
         var schedule = new CosineSchedule(config.Lr, TotalSteps, config.WarmupSteps);
         var spec = Augment;
-        int n = config.Patches, b = config.Batch, s = config.CropSize;
-        var host = new float[n * b * train.Channels * s * s];
-        var input = Tensor.Create(k, [n * b, train.Channels, s, s], name: "crops");
-        using var tape = new Tape(k);
+        int b = config.Batch;
+        using var stepper = new EmpSslStep(k, model, lars, train, spec, config.Patches, b, config.Lambda, config.Eps);
         int[]? order = null;
         int orderEpoch = -1;
         var batchIndices = new int[b];
         model.Train();
-        try
+        while (step < end && !cancel.IsCancellationRequested)
         {
-            while (step < end && !cancel.IsCancellationRequested)
+            var clock = Stopwatch.StartNew();
+            int epoch = step / StepsPerEpoch;
+            if (epoch != orderEpoch)
             {
-                var clock = Stopwatch.StartNew();
-                int epoch = step / StepsPerEpoch;
-                if (epoch != orderEpoch)
-                {
-                    order = Permutation(train.Count, config.Seed, epoch);
-                    orderEpoch = epoch;
-                }
-                Array.Copy(order!, (step % StepsPerEpoch) * b, batchIndices, 0, b);
-                var crops = CropSampler.Sample(spec, (ulong)config.Seed, epoch, step, b, n, train.Channels, train.Height, train.Width);
-                CropRenderer.RenderPatchMajorCpu(train, batchIndices, crops, spec, host);
-                k.Upload(input.Data, host);
-
-                model.ZeroGrad(k);
-                ObjectiveTerms terms;
-                float loss, tcr, cos;
-                try
-                {
-                    var (_, z) = model.Encode(tape, input);
-                    terms = Objective.EmpSsl(tape, z, n, config.Lambda, config.Eps);
-                    loss = Scalar(terms.Loss);
-                    tcr = Scalar(terms.CodingRate);
-                    cos = Scalar(terms.Cosine);
-                    if (!float.IsFinite(loss))
-                    {
-                        throw new TrainingDivergedException(
-                            $"step {step}: the loss is {loss} (coding rate {tcr}, cosine {cos}); stopped before the update. " +
-                            $"The last good checkpoint in {outDir} is kept. Try a lower --lr.");
-                    }
-                    tape.Backward(terms.Loss);
-                }
-                catch (MatrixNotPositiveDefiniteException e)
-                {
-                    throw new TrainingDivergedException(
-                        $"step {step}: the coding-rate matrix is not positive definite, so z holds NaN or Inf. " +
-                        $"The last good checkpoint in {outDir} is kept. Try a lower --lr.", e);
-                }
-                float lr = schedule.At(step);
-                lars.Step(lr);
-                tape.Reset();
-                step++;
-                double seconds = clock.Elapsed.TotalSeconds;
-                report(new StepInfo(step, end, epoch, loss, tcr, cos, lr, n * b / seconds, seconds));
-
-                bool epochEnd = step % StepsPerEpoch == 0;
-                bool due = config.SaveEvery > 0 && step % config.SaveEvery == 0;
-                if (epochEnd || due)
-                {
-                    Checkpoint.Save(outDir, model, lars, k, config, step);
-                }
+                order = Permutation(train.Count, config.Seed, epoch);
+                orderEpoch = epoch;
             }
-            if (step % StepsPerEpoch != 0)
+            Array.Copy(order!, (step % StepsPerEpoch) * b, batchIndices, 0, b);
+            var crops = CropSampler.Sample(spec, (ulong)config.Seed, epoch, step, b, config.Patches, train.Channels, train.Height, train.Width);
+            float lr = schedule.At(step);
+            StepLoss loss;
+            try
             {
-                // Interrupted (Ctrl-C) or stopped by MaxSteps mid-epoch: save where we are.
+                loss = stepper.Run(batchIndices, crops, lr, step);
+            }
+            catch (TrainingDivergedException e)
+            {
+                throw new TrainingDivergedException($"{e.Message} The last good checkpoint in {outDir} is kept. Try a lower --lr.", e);
+            }
+            step++;
+            double seconds = clock.Elapsed.TotalSeconds;
+            report(new StepInfo(step, end, epoch, loss.Loss, loss.CodingRate, loss.Cosine, lr, config.Patches * b / seconds, seconds));
+
+            bool epochEnd = step % StepsPerEpoch == 0;
+            bool due = config.SaveEvery > 0 && step % config.SaveEvery == 0;
+            if (epochEnd || due)
+            {
                 Checkpoint.Save(outDir, model, lars, k, config, step);
             }
         }
-        finally
+        if (step % StepsPerEpoch != 0)
         {
-            input.DisposeLeaf();
+            // Interrupted (Ctrl-C) or stopped by MaxSteps mid-epoch: save where we are.
+            Checkpoint.Save(outDir, model, lars, k, config, step);
         }
         return (step, step >= end);
-    }
-
-    private float Scalar(Tensor t)
-    {
-        Span<float> v = stackalloc float[1];
-        k.Download(t.Data, v);
-        return v[0];
     }
 
     /// <summary>A Fisher-Yates shuffle driven by xoshiro256** keyed on (seed, epoch): the same on every machine.</summary>
