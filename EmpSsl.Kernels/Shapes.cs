@@ -59,8 +59,9 @@ public readonly record struct PoolShape(int Planes, int H, int W, int Kernel, in
 /// <summary>
 /// One fused SGD step with optional LARS, as the official EMP-SSL code runs it (solo-learn's LARSWrapper
 /// around torch.optim.SGD). With Lars set: g' = trust * (g + WeightDecay * w), where
-/// trust = Eta * |w| / (|g| + WeightDecay * |w| + Eps), clipped to min(trust / Lr, 1) when Clip,
-/// and left at 1 when |w| or |g| is zero. Without Lars (biases, BN): g' = g, no decay.
+/// trust = Eta * |w| / (|g| + WeightDecay * |w| + Eps), clipped to min(trust / Lr, 1) when Clip.
+/// When |w| or |g| is zero, LARSWrapper skips the parameter: g' = g, no trust ratio and no decay.
+/// Without Lars (biases, BN): g' = g, no decay.
 /// Then v = Momentum * v + g'; step = Nesterov ? g' + Momentum * v : v; w -= Lr * step.
 /// </summary>
 public readonly record struct LarsStep(

@@ -34,28 +34,11 @@ public sealed partial class CpuKernels
                     Images(py, s.K, p), 1f, 0f);
                 return;
             }
-            int nb = ChunkImages(s);
-            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
-            try
-            {
-                fixed (float* pcol = col)
-                {
-                    for (int n0 = 0; n0 < s.N; n0 += nb)
-                    {
-                        int count = Math.Min(nb, s.N - n0);
-                        Im2Col.Pack(pcol, px + (long)n0 * s.C * s.H * s.W, shape, count);
-                        GemmDriver.Run(
-                            s.K, count * p, crr,
-                            new GemmMatrix(pw, crr), false,
-                            new GemmMatrix(pcol, (long)count * p), false,
-                            Images(py + (long)n0 * s.K * p, s.K, p), 1f, 0f);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(col);
-            }
+            GemmDriver.Run(
+                s.K, s.N * p, crr,
+                new GemmMatrix(pw, crr), false,
+                new Im2ColMatrix(px, shape), false,
+                Images(py, s.K, p), 1f, 0f);
         }
     }
 
@@ -77,6 +60,11 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pw, s.C), true,
                     Images(pdy, s.K, p), false,
                     Images(pdx, s.C, p), 1f, 0f);
+                return;
+            }
+            if (s.Stride == 1 && s.Pad <= s.R - 1)
+            {
+                BackwardDataAsForward(pdx, pdy, pw, s);
                 return;
             }
             int nb = ChunkImages(s);
@@ -124,28 +112,50 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pdw, s.C), 1f, 1f);
                 return;
             }
-            int nb = ChunkImages(s);
-            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
-            try
+            GemmDriver.Run(
+                s.K, crr, s.N * p,
+                Images(pdy, s.K, p), false,
+                new Im2ColMatrix(px, shape), true,
+                new GemmMatrix(pdw, crr), 1f, 1f);
+        }
+    }
+
+    /// <summary>
+    /// At stride 1, dx is the forward convolution of dy with w's kernels swapped (C, K) and flipped, padded
+    /// R-1-pad: one implicit GEMM, with no column matrix and no col2im.
+    /// </summary>
+    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
+    {
+        int rr = s.R * s.R;
+        float[] flipped = ArrayPool<float>.Shared.Rent(s.WeightLength);
+        try
+        {
+            for (int k = 0; k < s.K; k++)
             {
-                fixed (float* pcol = col)
+                for (int c = 0; c < s.C; c++)
                 {
-                    for (int n0 = 0; n0 < s.N; n0 += nb)
+                    float* from = w + ((long)k * s.C + c) * rr;
+                    int to = (c * s.K + k) * rr;
+                    for (int i = 0; i < rr; i++)
                     {
-                        int count = Math.Min(nb, s.N - n0);
-                        Im2Col.Pack(pcol, px + (long)n0 * s.C * s.H * s.W, shape, count);
-                        GemmDriver.Run(
-                            s.K, crr, count * p,
-                            Images(pdy + (long)n0 * s.K * p, s.K, p), false,
-                            new GemmMatrix(pcol, (long)count * p), true,
-                            new GemmMatrix(pdw, crr), 1f, 1f);
+                        flipped[to + rr - 1 - i] = from[i];
                     }
                 }
             }
-            finally
+            var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
+            int crr = t.C * rr;
+            fixed (float* pf = flipped)
             {
-                ArrayPool<float>.Shared.Return(col);
+                GemmDriver.Run(
+                    t.K, t.N * s.H * s.W, crr,
+                    new GemmMatrix(pf, crr), false,
+                    new Im2ColMatrix(dy, t), false,
+                    Images(dx, t.K, s.H * s.W), 1f, 0f);
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flipped);
         }
     }
 

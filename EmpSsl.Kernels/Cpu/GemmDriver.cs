@@ -51,11 +51,13 @@ internal static unsafe class GemmDriver
     private static float[]? s_packB;
 
     /// <summary>c (M x N) = alpha op(a) op(b) + beta c; op(a) is M x K, op(b) is K x N.</summary>
-    public static void Run(int m, int n, int k, GemmMatrix a, bool transA, GemmMatrix b, bool transB, GemmMatrix c, float alpha, float beta)
+    public static void Run<TB>(int m, int n, int k, GemmMatrix a, bool transA, TB b, bool transB, GemmMatrix c, float alpha, float beta)
+        where TB : struct, IGemmOperandB
         => Run(m, n, k, a, transA, b, transB, c, alpha, beta, GemmBlocking.Native);
 
     /// <summary>As above, with a chosen register tile.</summary>
-    public static void Run(int m, int n, int k, GemmMatrix a, bool transA, GemmMatrix b, bool transB, GemmMatrix c, float alpha, float beta, GemmTiling tiling)
+    public static void Run<TB>(int m, int n, int k, GemmMatrix a, bool transA, TB b, bool transB, GemmMatrix c, float alpha, float beta, GemmTiling tiling)
+        where TB : struct, IGemmOperandB
     {
         int threads = 2L * m * n * k < GemmBlocking.ParallelFlops ? 1 : Environment.ProcessorCount;
         var (tm, tn) = Grid(m, n, threads, tiling);
@@ -118,7 +120,8 @@ internal static unsafe class GemmDriver
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlock(int m0, int m1, int n0, int n1, int k, in GemmMatrix a, bool transA, in GemmMatrix b, bool transB, in GemmMatrix c, float alpha, float beta, GemmTiling tiling)
+    private static void RunBlock<TB>(int m0, int m1, int n0, int n1, int k, in GemmMatrix a, bool transA, in TB b, bool transB, in GemmMatrix c, float alpha, float beta, GemmTiling tiling)
+        where TB : struct, IGemmOperandB
     {
         int mr = tiling.MR;
         int nr = tiling.NR;
@@ -135,7 +138,7 @@ internal static unsafe class GemmDriver
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                GemmPacking.PackB(pb, b, transB, pc, kc, jc, nc, nr);
+                b.PackB(pb, transB, pc, kc, jc, nc, nr);
                 float blockBeta = pc == 0 ? beta : 1f;
                 for (int ic = m0; ic < m1; ic += mcMax)
                 {
@@ -195,7 +198,7 @@ internal static unsafe class GemmDriver
     }
 
     // Pinned (so the pointer stays valid), 64-byte aligned, with slack for packing's spilled stores, grown but never shrunk: steady state allocates nothing.
-    private static float* Buffer(ref float[]? buffer, int length)
+    internal static float* Buffer(ref float[]? buffer, int length)
     {
         if (buffer == null || buffer.Length < length + 32)
         {

@@ -102,7 +102,11 @@ internal static unsafe class GemmPacking
                 }
                 else
                 {
-                    new ReadOnlySpan<float>(src + k * a.Ld, mr).CopyTo(new Span<float>(d + (long)k * mr, mr));
+                    float* from = src + k * a.Ld;
+                    float* to = d + (long)k * mr;
+                    Vector128.Store(Vector128.Load(from), to);
+                    to[4] = from[4];
+                    to[5] = from[5];
                 }
             }
             return;
@@ -158,9 +162,10 @@ internal static unsafe class GemmPacking
         }
     }
 
-    // B stored (N x K): the sliver's columns are rows of b, so 8 of them x 8 k go through one transpose.
+    /// <summary>One sliver of op(b), b stored (N x K): its columns j .. j+cols are rows of b.</summary>
+    // The sliver's columns are rows of b, so 8 of them x 8 k go through one transpose.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackBT(float* d, in GemmMatrix b, int k0, int kc, int j, int cols, int nr)
+    internal static void PackBT(float* d, in GemmMatrix b, int k0, int kc, int j, int cols, int nr)
     {
         if (cols < nr)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace EmpSsl.Kernels.Cpu;
@@ -26,6 +27,7 @@ internal static unsafe class Im2Col
         ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackPlane(float* col, float* x, in Conv2dShape s, int nb, int plane)
     {
         int image = plane / s.C;
@@ -68,6 +70,7 @@ internal static unsafe class Im2Col
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackPlane(float* dx, float* col, in Conv2dShape s, int nb, int plane)
     {
         int image = plane / s.C;
@@ -109,7 +112,7 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>The output columns [lo, hi) whose kernel column q lands inside the image.</summary>
-    private static (int Lo, int Hi) ValidColumns(in Conv2dShape s, int q)
+    internal static (int Lo, int Hi) ValidColumns(in Conv2dShape s, int q)
     {
         // iw = ow * stride - pad + q must satisfy 0 <= iw < W.
         int lo = Math.Max(0, (s.Pad - q + s.Stride - 1) / s.Stride);

@@ -17,11 +17,11 @@ public sealed unsafe partial class CpuKernels
         float decay = 0f;
         if (p.Lars)
         {
-            decay = p.WeightDecay;
             double wNorm = Math.Sqrt(SimdReduce.ReduceParallel(pw, pw, w.Length, default(DotTerm)));
             double gNorm = Math.Sqrt(SimdReduce.ReduceParallel(pg, pg, g.Length, default(DotTerm)));
             if (wNorm > 0 && gNorm > 0)
             {
+                decay = p.WeightDecay;
                 double t = p.Eta * wNorm / (gNorm + p.WeightDecay * wNorm + p.Eps);
                 if (p.Clip)
                 {

@@ -77,7 +77,6 @@ public sealed partial class IlgpuKernels
     /// </summary>
     /// <param name="partials">(2, C, splits)</param>
     /// <param name="x">(N, C, HW)</param>
-    [UsesBarrier]
     internal static void BatchNormStatsPartialsKernel(ArrayView<float> partials, ArrayView<float> x, BatchNormShape s, int splits)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -184,7 +183,6 @@ public sealed partial class IlgpuKernels
     /// <param name="x">(N, C, HW)</param>
     /// <param name="mean">(C)</param>
     /// <param name="invStd">(C)</param>
-    [UsesBarrier]
     internal static void BatchNormBackwardPartialsKernel(
         ArrayView<float> partials, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, BatchNormShape s, int splits)
     {

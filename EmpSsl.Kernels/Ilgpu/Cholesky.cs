@@ -58,8 +58,11 @@ public sealed partial class IlgpuKernels
         string expected = $"batch x n x nrhs = {batch}x{n}x{nrhs}";
         Checks.Need("CholeskySolve", "b", b, (long)batch * n * nrhs, expected, shape);
         Checks.Need("CholeskySolve", "x", x, (long)batch * n * nrhs, expected, shape);
-        Load("CholeskySolve", acc => acc.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CholeskySolveKernel))(
-            new Index2D(nrhs, batch), V(x), V(l), V(b), n, nrhs);
+        int side = GemmGroupSide;
+        int edge = 4 * side;
+        var config = new KernelConfig(new Index3D((nrhs + edge - 1) / edge, batch, 1), new Index3D(side, side, 1));
+        Load("CholeskySolve", acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CholeskySolveKernel))(
+            config, V(x), V(l), V(b), n, nrhs);
     }
 
     /// <param name="index">(diagonal position, matrix)</param>
@@ -89,10 +92,12 @@ public sealed partial class IlgpuKernels
         var lm = l.SubView(matrix * nn, nn);
         var am = a.SubView(matrix * nn, nn);
 
-        for (int e = tid; e < nn; e += threads)
+        for (int row = 0; row < n; row++)
         {
-            int row = e / n;
-            lm[e] = e - row * n <= row ? am[e] : 0f;
+            for (int col = tid; col < n; col += threads)
+            {
+                lm[row * n + col] = col <= row ? am[row * n + col] : 0f;
+            }
         }
         Group.Barrier();
 
@@ -101,12 +106,7 @@ public sealed partial class IlgpuKernels
             int nb = n - j0 < GemmTileK ? n - j0 : GemmTileK;
             int j1 = j0 + nb;
 
-            for (int e = tid; e < GemmTileK * GemmTileK; e += threads)
-            {
-                int r = e / GemmTileK;
-                int c = e - r * GemmTileK;
-                diag[r * CholeskyDiagStride + c] = r < nb && c <= r ? lm[(j0 + r) * n + j0 + c] : 0f;
-            }
+            CholeskyLoadDiagonal(diag, lm, n, j0, nb, tid, threads);
             Group.Barrier();
 
             // Unblocked Cholesky of the diagonal block: update with the unscaled column j, then scale it.
@@ -197,35 +197,109 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// One thread per right-hand side column: forward substitution with l, then back substitution with l^T, in place
-    /// in x after reading b (each element is read and written by the same thread, so x may alias b).
+    /// Blocked triangular solves, one group per (strip of 4T right-hand side columns, matrix): forward substitution
+    /// with l, then back substitution with l^T, 16 rows at a time. Each step solves a 16-row block of the strip
+    /// against l's diagonal block in shared memory (one thread per column), then removes it from the unsolved rows
+    /// with the tiled product of <see cref="GemmBlock"/>, so nearly all the work runs at GEMM speed. b is copied into
+    /// x first, each element by the thread that reads it, so x may alias b.
     /// </summary>
-    /// <param name="index">(rhs column, matrix)</param>
     /// <param name="x">(batch, n, nrhs)</param>
     /// <param name="l">(batch, n, n), lower factor</param>
     /// <param name="b">(batch, n, nrhs)</param>
-    internal static void CholeskySolveKernel(Index2D index, ArrayView<float> x, ArrayView<float> l, ArrayView<float> b, int n, int nrhs)
+    internal static void CholeskySolveKernel(ArrayView<float> x, ArrayView<float> l, ArrayView<float> b, int n, int nrhs)
     {
-        int col = index.X;
-        int vectors = index.Y * n * nrhs;
-        int factor = index.Y * n * n;
-        for (int i = 0; i < n; i++)
+        var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
+        var sb = SharedMemory.Allocate<Float4>(GemmSharedLength);
+        var diag = SharedMemory.Allocate<float>(GemmTileK * CholeskyDiagStride);
+        int matrix = Grid.IdxY;
+        int side = Group.DimX;
+        int edge = 4 * side;
+        int tid = Group.IdxY * side + Group.IdxX;
+        int threads = side * Group.DimY;
+        int col0 = Grid.IdxX * edge;
+        var lm = l.SubView(matrix * n * n, n * n);
+        var xm = x.SubView(matrix * n * nrhs, n * nrhs);
+        var bm = b.SubView(matrix * n * nrhs, n * nrhs);
+        var rest = new CholeskySolveSubtract(xm, nrhs);
+        // Threads [0, edge) own one column of the strip each in the block solves (edge <= threads for T >= 4).
+        int col = col0 + tid;
+        bool solver = tid < edge && col < nrhs;
+
+        if (solver)
         {
-            float s = b[vectors + i * nrhs + col];
-            for (int t = 0; t < i; t++)
+            for (int i = 0; i < n; i++)
             {
-                s -= l[factor + i * n + t] * x[vectors + t * nrhs + col];
+                xm[i * nrhs + col] = bm[i * nrhs + col];
             }
-            x[vectors + i * nrhs + col] = s / l[factor + i * n + i];
         }
-        for (int i = n - 1; i >= 0; i--)
+        Group.Barrier();
+
+        int blocks = (n + GemmTileK - 1) / GemmTileK;
+        for (int ib = 0; ib < blocks; ib++)
         {
-            float s = x[vectors + i * nrhs + col];
-            for (int t = i + 1; t < n; t++)
+            int i0 = ib * GemmTileK;
+            int nb = n - i0 < GemmTileK ? n - i0 : GemmTileK;
+            CholeskyLoadDiagonal(diag, lm, n, i0, nb, tid, threads);
+            Group.Barrier();
+            if (solver)
             {
-                s -= l[factor + t * n + i] * x[vectors + t * nrhs + col];
+                for (int j = 0; j < nb; j++)
+                {
+                    float s = xm[(i0 + j) * nrhs + col];
+                    for (int t = 0; t < j; t++)
+                    {
+                        s -= diag[j * CholeskyDiagStride + t] * xm[(i0 + t) * nrhs + col];
+                    }
+                    xm[(i0 + j) * nrhs + col] = s / diag[j * CholeskyDiagStride + j];
+                }
             }
-            x[vectors + i * nrhs + col] = s / l[factor + i * n + i];
+            Group.Barrier();
+            var panel = new CholeskyPanelRows(lm, n, i0);
+            var solved = new CholeskySolvedRows(xm, nrhs, i0);
+            for (int row0 = i0 + nb; row0 < n; row0 += edge)
+            {
+                GemmBlock(panel, solved, rest, sa, sb, n, nrhs, row0, col0, 0, nb);
+            }
+            Group.Barrier();
+        }
+
+        for (int ib = blocks - 1; ib >= 0; ib--)
+        {
+            int i0 = ib * GemmTileK;
+            int nb = n - i0 < GemmTileK ? n - i0 : GemmTileK;
+            CholeskyLoadDiagonal(diag, lm, n, i0, nb, tid, threads);
+            Group.Barrier();
+            if (solver)
+            {
+                for (int j = nb - 1; j >= 0; j--)
+                {
+                    float s = xm[(i0 + j) * nrhs + col];
+                    for (int t = j + 1; t < nb; t++)
+                    {
+                        s -= diag[t * CholeskyDiagStride + j] * xm[(i0 + t) * nrhs + col];
+                    }
+                    xm[(i0 + j) * nrhs + col] = s / diag[j * CholeskyDiagStride + j];
+                }
+            }
+            Group.Barrier();
+            var panel = new CholeskyBlockTransposed(lm, n, i0);
+            var solved = new CholeskySolvedRows(xm, nrhs, i0);
+            for (int row0 = 0; row0 < i0; row0 += edge)
+            {
+                GemmBlock(panel, solved, rest, sa, sb, i0, nrhs, row0, col0, 0, nb);
+            }
+            Group.Barrier();
+        }
+    }
+
+    /// <summary>Stages l's diagonal block [i0, i0 + nb)^2 (lower triangle, zeros elsewhere) in shared memory.</summary>
+    private static void CholeskyLoadDiagonal(ArrayView<float> diag, ArrayView<float> lm, int n, int i0, int nb, int tid, int threads)
+    {
+        for (int e = tid; e < GemmTileK * GemmTileK; e += threads)
+        {
+            int r = e / GemmTileK;
+            int c = e - r * GemmTileK;
+            diag[r * CholeskyDiagStride + c] = r < nb && c <= r ? lm[(i0 + r) * n + i0 + c] : 0f;
         }
     }
 }

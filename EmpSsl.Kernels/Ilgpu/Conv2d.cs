@@ -7,7 +7,8 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// NCHW convolution as three implicit GEMMs on the tiling of <see cref="GemmBlock"/>; the im2col matrix is gathered
 /// tile by tile into shared memory and never stored. Gradient rule: dx is written, dw accumulates (+=).
 ///   forward:         y (K, N OH OW)  = w (K, C R R)      x im2col(x) (C R R, N OH OW)
-///   backward data:   dx (C, N H W)   = w^T (C, K R R)    x gather(dy) (K R R, N H W)
+///   backward data:   dx (C, N H W)   = w^T (C, K R R)    x gather(dy) (K R R, N H W), per stride phase
+///                    (Stride^2 launches, each over only the taps that reach its pixels; see ConvPhase)
 ///   backward weight: dw (K, C R R)  += dy (K, N OH OW)   x im2col(x)^T (N OH OW, C R R), split over N OH OW
 /// </summary>
 public sealed partial class IlgpuKernels
@@ -30,11 +31,22 @@ public sealed partial class IlgpuKernels
     {
         Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, yName: "dy", xName: "dx");
         var d = new ConvDims(s);
-        int rows = s.C;
-        int cols = s.N * s.H * s.W;
-        int depth = s.K * s.R * s.R;
-        Load("Conv2dBackwardData", acc => acc.LoadStreamKernel<ConvWeightTransposed, ConvGradOutputColumns, ConvInputStore, int, int, int>(Conv2dBackwardDataKernel))(
-            GemmConfig(rows, cols), new ConvWeightTransposed(V(w), d), new ConvGradOutputColumns(V(dy), d), new ConvInputStore(V(dx), d), rows, cols, depth);
+        var kernel = Load("Conv2dBackwardData", acc => acc.LoadStreamKernel<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseStore, int, int, int>(Conv2dBackwardDataKernel));
+        for (int ph = 0; ph < s.Stride; ph++)
+        {
+            for (int pw = 0; pw < s.Stride; pw++)
+            {
+                var p = new ConvPhase(s, ph, pw);
+                int cols = s.N * p.Pixels;
+                if (cols == 0)
+                {
+                    continue;
+                }
+                // A phase that no tap reaches (1x1 stride 2, odd pixels) runs with depth 0 and writes its zeros.
+                kernel(GemmConfig(s.C, cols), new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p),
+                    s.C, cols, s.K * p.Taps);
+            }
+        }
     }
 
     public void Conv2dBackwardWeight(DeviceSpan dw, DeviceSpan dy, DeviceSpan x, in Conv2dShape s)
@@ -61,10 +73,11 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dForwardKernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, rows, cols, depth, depth);
 
-    /// <param name="w">w (K, C, R, R) seen as (C, K R R)</param>
-    /// <param name="dy">dy (N, K, OH, OW) seen as (K R R, N H W)</param>
-    /// <param name="dx">dx (N, C, H, W) seen as (C, N H W)</param>
-    internal static void Conv2dBackwardDataKernel(ConvWeightTransposed w, ConvGradOutputColumns dy, ConvInputStore dx, int rows, int cols, int depth)
+    /// <summary>One stride phase of dx (see <see cref="ConvPhase"/>).</summary>
+    /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, K Taps)</param>
+    /// <param name="dy">dy (N, K, OH, OW) seen as (K Taps, N Pixels)</param>
+    /// <param name="dx">dx (N, C, H, W) at the phase's pixels, seen as (C, N Pixels)</param>
+    internal static void Conv2dBackwardDataKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, rows, cols, depth, depth);
 
     /// <param name="dy">dy (N, K, OH, OW) seen as (K, N OH OW)</param>

@@ -33,7 +33,8 @@ internal interface IGemmOutput
 }
 
 /// <summary>
-/// The shared-memory tiling behind Gemm, the three implicit-GEMM convolutions and Cholesky's trailing update.
+/// The shared-memory tiling behind Gemm, the three implicit-GEMM convolutions, Cholesky's trailing update and the
+/// off-diagonal updates of CholeskySolve.
 ///
 /// A group of T x T threads (T = 16 on GPUs: 256 threads; T = 4 on ILGPU's CPU accelerator, which allows at most
 /// 16 threads per group) owns a (4T x 4T) block of the output, so 64 x 64 on a GPU and 16 x 16 on the CPU
@@ -61,6 +62,9 @@ public sealed partial class IlgpuKernels
     /// <summary>4-float vectors in one staged operand slice.</summary>
     internal const int GemmSharedLength = GemmTileK * GemmSharedQuads;
 
+    /// <summary>CUDA's limit on a grid's y and z extents.</summary>
+    private const int MaxGridY = 65535;
+
     /// <summary>Threads along each side of a tiling group on this accelerator.</summary>
     internal int GemmGroupSide => Accelerator.MaxNumThreadsPerGroup >= 256 ? 16 : 4;
 
@@ -85,9 +89,17 @@ public sealed partial class IlgpuKernels
         int edge = 4 * side;
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
-        int slice = edge * GemmTileK;
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
+        // The loaders walk a slice with all threads. Because the thread count is a multiple of both the block edge
+        // and GemmTileK (T is 4 or 16), each thread keeps one fixed index along the slice's fast axis, and the
+        // runtime divisions happen once here rather than per element.
+        int fastK = tid % GemmTileK;
+        int firstRow = tid / GemmTileK;
+        int rowStep = threads / GemmTileK;
+        int fastRow = tid % edge;
+        int firstK = tid / edge;
+        int kStep = threads / edge;
 
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
@@ -96,39 +108,41 @@ public sealed partial class IlgpuKernels
 
         for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
         {
-            for (int e = tid; e < slice; e += threads)
+            if (a.ContiguousInJ)
             {
-                int r, k;
-                if (a.ContiguousInJ)
+                int gk = k0 + fastK;
+                for (int r = firstRow; r < edge; r += rowStep)
                 {
-                    k = e % GemmTileK;
-                    r = e / GemmTileK;
+                    int gr = row0 + r;
+                    fa[fastK * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
                 }
-                else
-                {
-                    r = e % edge;
-                    k = e / edge;
-                }
-                int gr = row0 + r;
-                int gk = k0 + k;
-                fa[k * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
             }
-            for (int e = tid; e < slice; e += threads)
+            else
             {
-                int q, k;
-                if (b.ContiguousInJ)
+                int gr = row0 + fastRow;
+                for (int k = firstK; k < GemmTileK; k += kStep)
                 {
-                    q = e % edge;
-                    k = e / edge;
+                    int gk = k0 + k;
+                    fa[k * GemmSharedStride + fastRow] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
                 }
-                else
+            }
+            if (b.ContiguousInJ)
+            {
+                int gq = col0 + fastRow;
+                for (int k = firstK; k < GemmTileK; k += kStep)
                 {
-                    k = e % GemmTileK;
-                    q = e / GemmTileK;
+                    int gk = k0 + k;
+                    fb[k * GemmSharedStride + fastRow] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
                 }
-                int gq = col0 + q;
-                int gk = k0 + k;
-                fb[k * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+            }
+            else
+            {
+                int gk = k0 + fastK;
+                for (int q = firstRow; q < edge; q += rowStep)
+                {
+                    int gq = col0 + q;
+                    fb[fastK * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+                }
             }
             Group.Barrier();
 
@@ -199,8 +213,14 @@ public sealed partial class IlgpuKernels
     {
         int side = GemmGroupSide;
         int edge = 4 * side;
+        int rowBlocks = (rows + edge - 1) / edge;
+        if (rowBlocks > MaxGridY)
+        {
+            throw new NotSupportedException(
+                $"a {rows} x {cols} product needs {rowBlocks} row blocks of {edge}, more than the {MaxGridY} a CUDA grid allows; swap the operands (C^T = B^T A^T)");
+        }
         return new KernelConfig(
-            new Index3D((cols + edge - 1) / edge, (rows + edge - 1) / edge, splits),
+            new Index3D((cols + edge - 1) / edge, rowBlocks, splits),
             new Index3D(side, side, 1));
     }
 

@@ -5,8 +5,9 @@ using ILGPU.Runtime;
 namespace EmpSsl.Kernels.Ilgpu;
 
 // One LARS/SGD step (see LarsStep). With Lars set, three launches and no host round trip: partial sums of
-// w^2 and g^2 per group, one group turning them into the trust ratio on the device, then the fused update
-// reading that ratio. Without Lars only the update runs. w and v are updated in place.
+// w^2 and g^2 per group, one group turning them into the trust ratio and decay on the device, then the fused
+// update reading them. Without Lars only the update runs. w and v are updated in place; g is only read.
+// As in solo-learn's LARSWrapper, a zero |w| or |g| skips LARS for the tensor: trust 1 and no decay.
 public sealed partial class IlgpuKernels
 {
     public void LarsSgdUpdate(DeviceSpan w, DeviceSpan g, DeviceSpan v, in LarsStep p)
@@ -17,8 +18,8 @@ public sealed partial class IlgpuKernels
             return;
         }
         int groups = p.Lars ? ReduceGroups(w.Length) : 0;
-        var scratch = ReduceScratch(2 * groups + 1);
-        var trust = scratch.SubView(2 * groups, 1);
+        var scratch = ReduceScratch(2 * groups + 2);
+        var trust = scratch.SubView(2 * groups, 2);
         if (p.Lars)
         {
             var partials = scratch.SubView(0, 2 * groups);
@@ -28,15 +29,14 @@ public sealed partial class IlgpuKernels
                 new KernelConfig(1, ReduceGroupSize), trust, partials, p.Lr, p.WeightDecay, p.Eta, p.Eps, p.Clip ? 1 : 0);
         }
         Load("LarsUpdate", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, int, int>(LarsUpdateKernel))(
-            w.Length, V(w), V(g), V(v), trust, p.Lr, p.Momentum, p.WeightDecay, p.Nesterov ? 1 : 0, p.Lars ? 1 : 0);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, int, int>(LarsUpdateKernel))(
+            w.Length, V(w), V(g), V(v), trust, p.Lr, p.Momentum, p.Nesterov ? 1 : 0, p.Lars ? 1 : 0);
     }
 
     /// <summary>Group b writes its share of sum(w^2) to partials[b] and of sum(g^2) to partials[groups + b].</summary>
     /// <param name="partials">(2 * groups)</param>
     /// <param name="w">(n)</param>
     /// <param name="g">(n)</param>
-    [UsesBarrier]
     internal static void LarsNormPartialsKernel(ArrayView<float> partials, ArrayView<float> w, ArrayView<float> g)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -60,12 +60,11 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// One group: trust[0] = Eta |w| / (|g| + WeightDecay |w| + Eps), then min(trust / Lr, 1) when clip,
-    /// and 1 when |w| or |g| is zero.
+    /// One group: trust[0] = Eta |w| / (|g| + WeightDecay |w| + Eps), then min(trust / Lr, 1) when clip, and
+    /// trust[1] = WeightDecay; when |w| or |g| is zero, trust[0] = 1 and trust[1] = 0.
     /// </summary>
-    /// <param name="trust">(1)</param>
+    /// <param name="trust">(2): the trust ratio, then the weight decay to apply</param>
     /// <param name="partials">(2 * groups): the sums of w^2, then those of g^2</param>
-    [UsesBarrier]
     internal static void LarsTrustKernel(ArrayView<float> trust, ArrayView<float> partials, float lr, float weightDecay, float eta, float eps, int clip)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -82,8 +81,10 @@ public sealed partial class IlgpuKernels
         if (Group.IdxX == 0)
         {
             float ratio = 1f;
+            float decay = 0f;
             if (wNorm != 0f && gNorm != 0f)
             {
+                decay = weightDecay;
                 ratio = eta * wNorm / (gNorm + weightDecay * wNorm + eps);
                 if (clip != 0)
                 {
@@ -91,22 +92,23 @@ public sealed partial class IlgpuKernels
                 }
             }
             trust[0] = ratio;
+            trust[1] = decay;
         }
     }
 
     /// <summary>
-    /// g' = lars ? trust (g + WeightDecay w) : g; v = Momentum v + g'; w -= Lr (nesterov ? g' + Momentum v : v).
+    /// g' = lars ? trust[0] (g + trust[1] w) : g; v = Momentum v + g'; w -= Lr (nesterov ? g' + Momentum v : v).
     /// </summary>
     /// <param name="w">(n), updated</param>
     /// <param name="g">(n)</param>
     /// <param name="v">(n), the momentum buffer, updated</param>
-    /// <param name="trust">(1), read only when lars</param>
+    /// <param name="trust">(2) from LarsTrustKernel, read only when lars</param>
     internal static void LarsUpdateKernel(
         Index1D i, ArrayView<float> w, ArrayView<float> g, ArrayView<float> v, ArrayView<float> trust,
-        float lr, float momentum, float weightDecay, int nesterov, int lars)
+        float lr, float momentum, int nesterov, int lars)
     {
         float wi = w[i];
-        float step = lars != 0 ? trust[0] * (g[i] + weightDecay * wi) : g[i];
+        float step = lars != 0 ? trust[0] * (g[i] + trust[1] * wi) : g[i];
         float vi = momentum * v[i] + step;
         v[i] = vi;
         w[i] = wi - lr * (nesterov != 0 ? step + momentum * vi : vi);

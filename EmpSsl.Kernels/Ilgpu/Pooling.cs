@@ -166,7 +166,6 @@ public sealed partial class IlgpuKernels
     /// <summary>One group per plane.</summary>
     /// <param name="y">(planes)</param>
     /// <param name="x">(planes, hw)</param>
-    [UsesBarrier]
     internal static void GlobalAvgPoolForwardKernel(ArrayView<float> y, ArrayView<float> x, int hw)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);

@@ -7,7 +7,8 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// Sums across one group: a butterfly over each warp's lanes (no shared memory, no barrier), then one
 /// shared slot per warp and a second butterfly, so every thread ends with the total after two barriers.
 /// The group size must be a multiple of the warp size and at most warp size squared (see
-/// <see cref="IlgpuKernels.ReduceGroupSize"/>). Kernels allocate the shared slots and pass them in, so the
+/// <see cref="IlgpuKernels.ReduceGroupSize"/>), and every thread of the group must make the call (the
+/// shuffles and barriers are collective). Kernels allocate the shared slots and pass them in, so the
 /// allocation is visibly the kernel's own.
 /// </summary>
 internal static class ReduceGroup
@@ -42,12 +43,6 @@ internal static class ReduceGroup
     }
 }
 
-/// <summary>Marks a kernel that synchronizes its group (Group.Barrier), so tests can check the compiled barrier.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-internal sealed class UsesBarrierAttribute : Attribute
-{
-}
-
 public sealed partial class IlgpuKernels
 {
     /// <summary>At most this many groups share a grid-stride reduction (Sum, the LARS norms).</summary>
@@ -66,12 +61,13 @@ public sealed partial class IlgpuKernels
         {
             if (_reduceGroupSize == 0)
             {
-                int size = Math.Min(256, Math.Min(Accelerator.MaxNumThreadsPerGroup, Accelerator.WarpSize * ReduceGroup.SharedSlots));
+                int warp = Accelerator.WarpSize;
+                int size = Math.Min(256, Math.Min(Accelerator.MaxNumThreadsPerGroup, warp * Math.Min(warp, ReduceGroup.SharedSlots)));
                 size = 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)size));
-                if (size % Accelerator.WarpSize != 0)
+                if (size % warp != 0)
                 {
                     throw new NotSupportedException(
-                        $"{Name}: a group of {size} threads is not a whole number of {Accelerator.WarpSize}-lane warps");
+                        $"{Name}: a group of {size} threads is not a whole number of {warp}-lane warps");
                 }
                 _reduceGroupSize = size;
             }

@@ -6,9 +6,13 @@ namespace EmpSsl.Kernels.Ilgpu;
 
 // Row ops on (rows, cols) matrices. Parameter gradients accumulate (dbias +=); activation gradients are
 // written (dx =). A row reduction runs one group per row: each thread strides over the row, then
-// ReduceGroup.Sum combines the threads. Sum is two-stage (partials per group, then one group).
+// ReduceGroup.Sum combines the threads. Sum (partials per group, then one group) and ColumnSum (partials
+// per piece of rows, then one thread per column) are two-stage and need no atomics, so they are deterministic.
 public sealed partial class IlgpuKernels
 {
+    /// <summary>Rows each thread of ColumnSum's first stage adds: enough threads for a GPU even at a few hundred columns.</summary>
+    private const int ColumnSumRowsPerPiece = 32;
+
     public void AddBias(DeviceSpan y, DeviceSpan bias, int rows, int cols)
     {
         Checks.Rows("AddBias", y, rows, cols, "y");
@@ -21,8 +25,12 @@ public sealed partial class IlgpuKernels
     {
         Checks.Rows("ColumnSum", dy, rows, cols, "dy");
         Checks.Vector("ColumnSum", dbias, cols, "dbias");
-        Load("ColumnSum", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumKernel))(
-            cols, V(dbias), V(dy), rows, cols);
+        int pieces = (rows + ColumnSumRowsPerPiece - 1) / ColumnSumRowsPerPiece;
+        var partials = ReduceScratch((long)pieces * cols);
+        Load("ColumnSumPartials", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumPartialsKernel))(
+            pieces * cols, partials, V(dy), rows, cols);
+        Load("ColumnSum", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ColumnSumKernel))(
+            cols, V(dbias), partials, pieces);
     }
 
     public void RowDot(DeviceSpan y, DeviceSpan a, DeviceSpan b, int rows, int cols)
@@ -85,15 +93,35 @@ public sealed partial class IlgpuKernels
         y[i] += bias[i % cols];
     }
 
-    /// <summary>One thread per column walks down the rows: neighbouring threads read neighbouring floats.</summary>
-    /// <param name="dbias">(cols), accumulated</param>
+    /// <summary>
+    /// Stage 1 of ColumnSum: thread (piece, c) sums column c over its piece of <see cref="ColumnSumRowsPerPiece"/>
+    /// rows; neighbouring threads take neighbouring columns, so their reads coalesce.
+    /// </summary>
+    /// <param name="partials">(pieces, cols)</param>
     /// <param name="dy">(rows, cols)</param>
-    internal static void ColumnSumKernel(Index1D c, ArrayView<float> dbias, ArrayView<float> dy, int rows, int cols)
+    internal static void ColumnSumPartialsKernel(Index1D i, ArrayView<float> partials, ArrayView<float> dy, int rows, int cols)
     {
+        int c = i % cols;
+        int first = i / cols * ColumnSumRowsPerPiece;
+        int end = XMath.Min(first + ColumnSumRowsPerPiece, rows);
         float sum = 0f;
-        for (long r = 0; r < rows; r++)
+        for (int r = first; r < end; r++)
         {
-            sum += dy[r * cols + c];
+            sum += dy[(long)r * cols + c];
+        }
+        partials[i] = sum;
+    }
+
+    /// <summary>Stage 2 of ColumnSum: one thread per column adds its pieces' sums.</summary>
+    /// <param name="dbias">(cols), accumulated</param>
+    /// <param name="partials">(pieces, cols)</param>
+    internal static void ColumnSumKernel(Index1D c, ArrayView<float> dbias, ArrayView<float> partials, int pieces)
+    {
+        int cols = (int)(partials.Length / pieces);
+        float sum = 0f;
+        for (int p = 0; p < pieces; p++)
+        {
+            sum += partials[(long)p * cols + c];
         }
         dbias[c] += sum;
     }
@@ -102,7 +130,6 @@ public sealed partial class IlgpuKernels
     /// <param name="y">(rows)</param>
     /// <param name="a">(rows, cols)</param>
     /// <param name="b">(rows, cols)</param>
-    [UsesBarrier]
     internal static void RowDotKernel(ArrayView<float> y, ArrayView<float> a, ArrayView<float> b, int cols)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -129,7 +156,6 @@ public sealed partial class IlgpuKernels
     /// <summary>Stage 1 of Sum: group g writes the sum of its grid-stride share of x to partials[g].</summary>
     /// <param name="partials">(groups)</param>
     /// <param name="x">(n)</param>
-    [UsesBarrier]
     internal static void SumPartialsKernel(ArrayView<float> partials, ArrayView<float> x)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -149,7 +175,6 @@ public sealed partial class IlgpuKernels
     /// <summary>Stage 2 of Sum (and of any two-stage total): one group adds the partials into y[0].</summary>
     /// <param name="y">(1)</param>
     /// <param name="partials">(groups)</param>
-    [UsesBarrier]
     internal static void SumFinalKernel(ArrayView<float> y, ArrayView<float> partials)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -169,7 +194,6 @@ public sealed partial class IlgpuKernels
     /// <param name="y">(rows, cols)</param>
     /// <param name="norms">(rows)</param>
     /// <param name="x">(rows, cols)</param>
-    [UsesBarrier]
     internal static void L2NormalizeRowsKernel(ArrayView<float> y, ArrayView<float> norms, ArrayView<float> x, int cols, float eps)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -197,7 +221,6 @@ public sealed partial class IlgpuKernels
     /// <param name="dy">(rows, cols)</param>
     /// <param name="y">(rows, cols), the forward output</param>
     /// <param name="norms">(rows), the forward's saved |x_r|</param>
-    [UsesBarrier]
     internal static void L2NormalizeRowsBackwardKernel(ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> y, ArrayView<float> norms, int cols, float eps)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);

@@ -4,11 +4,10 @@ public static partial class Ref
 {
     /// <summary>
     /// One SGD step with optional LARS on w, given its gradient g (read only) and momentum buffer v, all the same
-    /// length, as solo-learn's LARSWrapper around torch.optim.SGD. With Lars and both |w| and |g| non-zero:
-    /// trust = Eta |w| / (|g| + WeightDecay |w| + Eps), clipped to min(trust / Lr, 1) when Clip, and
-    /// g' = trust (g + WeightDecay w). Otherwise (Lars off, or a zero norm, where LARSWrapper skips the
-    /// parameter) g' = g with no decay. Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v;
-    /// w -= Lr step.
+    /// length, as <see cref="LarsStep"/> documents it. With Lars: trust = Eta |w| / (|g| + WeightDecay |w| + Eps),
+    /// clipped to min(trust / Lr, 1) when Clip; g' = trust (g + WeightDecay w). When |w| or |g| is zero, g' = g
+    /// (solo-learn's LARSWrapper skips the parameter, decay included). Without Lars: g' = g, no decay.
+    /// Then v = Momentum v + g'; step = Nesterov ? g' + Momentum v : v; w -= Lr step.
     /// </summary>
     public static void LarsSgdUpdate(Span<double> w, ReadOnlySpan<double> g, Span<double> v, in LarsStep p)
     {
@@ -21,12 +20,12 @@ public static partial class Ref
             double gNorm = Norm(g);
             if (wNorm > 0 && gNorm > 0)
             {
+                decay = p.WeightDecay;
                 trust = p.Eta * wNorm / (gNorm + (double)p.WeightDecay * wNorm + p.Eps);
                 if (p.Clip)
                 {
                     trust = Math.Min(trust / p.Lr, 1);
                 }
-                decay = p.WeightDecay;
             }
         }
         for (int i = 0; i < w.Length; i++)

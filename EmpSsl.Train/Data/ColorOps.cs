@@ -84,41 +84,101 @@ public static class ColorOps
         Span<float> rs = image.Slice(0, plane);
         Span<float> gs = image.Slice(plane, plane);
         Span<float> bs = image.Slice(2 * plane, plane);
-        for (int p = 0; p < plane; p++)
+        int width = Vector<float>.Count;
+        int p = 0;
+        for (; p <= plane - width; p += width)
         {
-            float r = rs[p];
-            float g = gs[p];
-            float b = bs[p];
-            float maxc = MathF.Max(r, MathF.Max(g, b));
-            float minc = MathF.Min(r, MathF.Min(g, b));
-            bool equal = maxc == minc;
-            float cr = maxc - minc;
-            float s = cr / (equal ? 1f : maxc);
-            float divisor = equal ? 1f : cr;
-            float rc = (maxc - r) / divisor;
-            float gc = (maxc - g) / divisor;
-            float bc = (maxc - b) / divisor;
-            float h = maxc == r ? bc - gc : maxc == g ? 2f + rc - bc : 4f + gc - rc;
-            h = (h / 6f + 1f) % 1f;
-            h += shift;
-            h -= MathF.Floor(h);
-            float v = maxc;
-            float sector = MathF.Floor(h * 6f);
-            float frac = h * 6f - sector;
-            int i = (int)sector % 6;
-            float pv = Math.Clamp(v * (1f - s), 0f, 1f);
-            float qv = Math.Clamp(v * (1f - s * frac), 0f, 1f);
-            float tv = Math.Clamp(v * (1f - s * (1f - frac)), 0f, 1f);
-            (rs[p], gs[p], bs[p]) = i switch
-            {
-                0 => (v, tv, pv),
-                1 => (qv, v, pv),
-                2 => (pv, v, tv),
-                3 => (pv, qv, v),
-                4 => (tv, pv, v),
-                _ => (v, pv, qv),
-            };
+            var (r, g, b) = HueShift(new Vector<float>(rs.Slice(p)), new Vector<float>(gs.Slice(p)),
+                new Vector<float>(bs.Slice(p)), new Vector<float>(shift));
+            r.CopyTo(rs.Slice(p));
+            g.CopyTo(gs.Slice(p));
+            b.CopyTo(bs.Slice(p));
         }
+        for (; p < plane; p++)
+        {
+            (rs[p], gs[p], bs[p]) = HueShift(rs[p], gs[p], bs[p], shift);
+        }
+    }
+
+    /// <summary>One pixel of Hue; the vector overload below does the same float operations lane by lane.</summary>
+    private static (float R, float G, float B) HueShift(float r, float g, float b, float shift)
+    {
+        float maxc = MathF.Max(r, MathF.Max(g, b));
+        float minc = MathF.Min(r, MathF.Min(g, b));
+        bool equal = maxc == minc;
+        float cr = maxc - minc;
+        float s = cr / (equal ? 1f : maxc);
+        float divisor = equal ? 1f : cr;
+        float rc = (maxc - r) / divisor;
+        float gc = (maxc - g) / divisor;
+        float bc = (maxc - b) / divisor;
+        float h = maxc == r ? bc - gc : maxc == g ? 2f + rc - bc : 4f + gc - rc;
+        // torch.fmod(h / 6 + 1, 1): the argument lies in [5/6, 11/6), where x - floor(x) is exact and far
+        // cheaper than the fmodf call C#'s % makes.
+        h = h / 6f + 1f;
+        h -= MathF.Floor(h);
+        h += shift;
+        h -= MathF.Floor(h);
+        float v = maxc;
+        float sector = MathF.Floor(h * 6f);
+        float frac = h * 6f - sector;
+        int i = (int)sector % 6;
+        float pv = Math.Clamp(v * (1f - s), 0f, 1f);
+        float qv = Math.Clamp(v * (1f - s * frac), 0f, 1f);
+        float tv = Math.Clamp(v * (1f - s * (1f - frac)), 0f, 1f);
+        return i switch
+        {
+            0 => (v, tv, pv),
+            1 => (qv, v, pv),
+            2 => (pv, v, tv),
+            3 => (pv, qv, v),
+            4 => (tv, pv, v),
+            _ => (v, pv, qv),
+        };
+    }
+
+    private static (Vector<float> R, Vector<float> G, Vector<float> B) HueShift(Vector<float> r, Vector<float> g,
+        Vector<float> b, Vector<float> shift)
+    {
+        var one = Vector<float>.One;
+        var zero = Vector<float>.Zero;
+        var maxc = Vector.Max(r, Vector.Max(g, b));
+        var minc = Vector.Min(r, Vector.Min(g, b));
+        var equal = Vector.Equals(maxc, minc);
+        var cr = maxc - minc;
+        var s = cr / Vector.ConditionalSelect(equal, one, maxc);
+        var divisor = Vector.ConditionalSelect(equal, one, cr);
+        var rc = (maxc - r) / divisor;
+        var gc = (maxc - g) / divisor;
+        var bc = (maxc - b) / divisor;
+        var isR = Vector.Equals(maxc, r);
+        var isG = Vector.Equals(maxc, g);
+        var h = Vector.ConditionalSelect(isR, bc - gc,
+            Vector.ConditionalSelect(isG, new Vector<float>(2f) + rc - bc, new Vector<float>(4f) + gc - rc));
+        h = h / new Vector<float>(6f) + one;
+        h -= Vector.Floor(h);
+        h += shift;
+        h -= Vector.Floor(h);
+        var v = maxc;
+        var h6 = h * new Vector<float>(6f);
+        var sector = Vector.Floor(h6);
+        var frac = h6 - sector;
+        // h6 reaches 6 only when h rounds to 1; the scalar path's % 6 maps that to sector 0.
+        var six = new Vector<float>(6f);
+        sector = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(sector, six), sector - six, sector);
+        var pv = Vector.Min(Vector.Max(v * (one - s), zero), one);
+        var qv = Vector.Min(Vector.Max(v * (one - s * frac), zero), one);
+        var tv = Vector.Min(Vector.Max(v * (one - s * (one - frac)), zero), one);
+        var e0 = Vector.Equals(sector, zero);
+        var e1 = Vector.Equals(sector, one);
+        var e2 = Vector.Equals(sector, new Vector<float>(2f));
+        var e3 = Vector.Equals(sector, new Vector<float>(3f));
+        var e4 = Vector.Equals(sector, new Vector<float>(4f));
+        var e5 = Vector.Equals(sector, new Vector<float>(5f));
+        var outR = Vector.ConditionalSelect(e0 | e5, v, Vector.ConditionalSelect(e1, qv, Vector.ConditionalSelect(e4, tv, pv)));
+        var outG = Vector.ConditionalSelect(e1 | e2, v, Vector.ConditionalSelect(e0, tv, Vector.ConditionalSelect(e3, qv, pv)));
+        var outB = Vector.ConditionalSelect(e3 | e4, v, Vector.ConditionalSelect(e2, tv, Vector.ConditionalSelect(e5, qv, pv)));
+        return (outR, outG, outB);
     }
 
     /// <summary>rgb_to_grayscale with three output channels: each channel becomes the luma.</summary>
@@ -188,20 +248,24 @@ public static class ColorOps
         Span<float> kernel = stackalloc float[kernelSize];
         GaussianKernel(sigma, kernel);
         int plane = side * side;
+        Span<float> padded = side + 2 * half <= 1024 ? stackalloc float[side + 2 * half] : new float[side + 2 * half];
         for (int c = 0; c < image.Length / plane; c++)
         {
             Span<float> channel = image.Slice(c * plane, plane);
             for (int y = 0; y < side; y++)
             {
-                ReadOnlySpan<float> row = channel.Slice(y * side, side);
-                for (int x = 0; x < side; x++)
+                Span<float> row = channel.Slice(y * side, side);
+                row.CopyTo(padded.Slice(half));
+                for (int t = 1; t <= half; t++)
                 {
-                    float acc = 0;
-                    for (int t = 0; t < kernelSize; t++)
-                    {
-                        acc += kernel[t] * row[Reflect(x + t - half, side)];
-                    }
-                    scratch[y * side + x] = acc;
+                    padded[half - t] = row[t];
+                    padded[half + side - 1 + t] = row[side - 1 - t];
+                }
+                Span<float> output = scratch.Slice(y * side, side);
+                output.Clear();
+                for (int t = 0; t < kernelSize; t++)
+                {
+                    AddScaled(output, padded.Slice(t, side), kernel[t]);
                 }
             }
             for (int y = 0; y < side; y++)

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace EmpSsl.Train.Data;
 
 /// <summary>
@@ -62,7 +64,7 @@ public static class CropRenderer
         Span<float> image = scratch.Image;
         ResizeAxis(p.Height, side, flip: false, scratch.Y0, scratch.Y1, scratch.YWeight);
         ResizeAxis(p.Width, side, p.Flip, scratch.X0, scratch.X1, scratch.XWeight);
-        Resample(source, channels, height, width, p.Top, p.Left, scratch, image);
+        Resample(source, channels, height, width, p, scratch, image);
 
         if (p.Jitter)
         {
@@ -128,31 +130,55 @@ public static class CropRenderer
         }
     }
 
-    private static void Resample(ReadOnlySpan<byte> source, int channels, int height, int width, int top, int left,
+    /// <summary>
+    /// The crop box resized to (channels, S, S) in [0, 1]: each box row resized along x (a gather), then output
+    /// rows blended from two of those (vectorized). Same arithmetic as the one-step bilinear formula, in fewer
+    /// gathers when upsampling.
+    /// </summary>
+    private static void Resample(ReadOnlySpan<byte> source, int channels, int height, int width, in CropParams p,
         Scratch scratch, Span<float> image)
     {
         int side = scratch.Side;
         const float ToUnit = 1f / 255f;
+        Span<float> rows = scratch.BoxRows(p.Height);
+        ReadOnlySpan<int> x0 = scratch.X0;
+        ReadOnlySpan<int> x1 = scratch.X1;
+        ReadOnlySpan<float> wx = scratch.XWeight;
         for (int c = 0; c < channels; c++)
         {
             ReadOnlySpan<byte> plane = source.Slice(c * height * width, height * width);
-            for (int oy = 0; oy < side; oy++)
+            for (int y = 0; y < p.Height; y++)
             {
-                ReadOnlySpan<byte> row0 = plane.Slice((top + scratch.Y0[oy]) * width + left);
-                ReadOnlySpan<byte> row1 = plane.Slice((top + scratch.Y1[oy]) * width + left);
-                float wy1 = scratch.YWeight[oy];
-                float wy0 = 1f - wy1;
-                Span<float> outRow = image.Slice((c * side + oy) * side, side);
+                ReadOnlySpan<byte> row = plane.Slice((p.Top + y) * width + p.Left, p.Width);
+                Span<float> resized = rows.Slice(y * side, side);
                 for (int ox = 0; ox < side; ox++)
                 {
-                    int x0 = scratch.X0[ox];
-                    int x1 = scratch.X1[ox];
-                    float wx1 = scratch.XWeight[ox];
-                    float wx0 = 1f - wx1;
-                    float value = wy0 * (wx0 * row0[x0] + wx1 * row0[x1]) + wy1 * (wx0 * row1[x0] + wx1 * row1[x1]);
-                    outRow[ox] = value * ToUnit;
+                    resized[ox] = (1f - wx[ox]) * row[x0[ox]] + wx[ox] * row[x1[ox]];
                 }
             }
+            for (int oy = 0; oy < side; oy++)
+            {
+                float wy1 = scratch.YWeight[oy];
+                Blend(rows.Slice(scratch.Y0[oy] * side, side), rows.Slice(scratch.Y1[oy] * side, side),
+                    (1f - wy1) * ToUnit, wy1 * ToUnit, image.Slice((c * side + oy) * side, side));
+            }
+        }
+    }
+
+    /// <summary>output = w0 a + w1 b.</summary>
+    private static void Blend(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float w0, float w1, Span<float> output)
+    {
+        var v0 = new Vector<float>(w0);
+        var v1 = new Vector<float>(w1);
+        int width = Vector<float>.Count;
+        int i = 0;
+        for (; i <= output.Length - width; i += width)
+        {
+            (v0 * new Vector<float>(a.Slice(i)) + v1 * new Vector<float>(b.Slice(i))).CopyTo(output.Slice(i));
+        }
+        for (; i < output.Length; i++)
+        {
+            output[i] = w0 * a[i] + w1 * b[i];
         }
     }
 
@@ -186,5 +212,17 @@ public static class CropRenderer
         public int[] Y1 { get; }
         public float[] XWeight { get; }
         public float[] YWeight { get; }
+
+        private float[] _rows = [];
+
+        /// <summary>(height, side): the box rows resized along x; grown on first use for a taller box.</summary>
+        public Span<float> BoxRows(int height)
+        {
+            if (_rows.Length < height * Side)
+            {
+                _rows = new float[height * Side];
+            }
+            return _rows.AsSpan(0, height * Side);
+        }
     }
 }

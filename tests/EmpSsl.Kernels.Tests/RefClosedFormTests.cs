@@ -315,6 +315,10 @@ public sealed class RefClosedFormTests
         Ref.LarsSgdUpdate(w3, [0.5], v3, new LarsStep(Lr: 0.1f, Lars: false));
         Assert.Equal(1.4, v3[0], 1e-7);
         Assert.Equal(1 - 0.1 * (0.5 + 0.9 * 1.4), w3[0], 1e-7);
+        // |g| = 0 with Lars: LARSWrapper skips the parameter, decay included, so g' = 0 and w stays.
+        double[] w4 = [2];
+        Ref.LarsSgdUpdate(w4, [0], new double[1], new LarsStep(Lr: 0.5f, Momentum: 0f, WeightDecay: 0.1f, Nesterov: false));
+        Assert.Equal(2, w4[0], 1e-7);
     }
 
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)

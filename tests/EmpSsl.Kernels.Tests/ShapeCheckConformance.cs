@@ -87,7 +87,8 @@ public abstract class ShapeCheckConformance(string backend) : BackendTest(backen
         var ex = Assert.Throws<ShapeMismatchException>(() =>
             K.RowDot(Out(3).Span, In(new float[12]).Span, In(new float[12]).Span, 4, 3));
         Assert.Contains("RowDot", ex.Message);
-        Assert.Contains("rows=4, cols=3", ex.Message);
+        Assert.Contains("y has 3 elements", ex.Message);
+        Assert.Contains("4", ex.Message);
 
         var ex2 = Assert.Throws<ShapeMismatchException>(() =>
             K.LarsSgdUpdate(Out(10).Span, In(new float[10]).Span, In(new float[9]).Span, new LarsStep(0.1f)));

@@ -71,6 +71,8 @@ public sealed class ColorOpsTests
     [InlineData(5, -0.2f)]
     [InlineData(4, 0.07f)]
     [InlineData(4, 0f)]
+    [InlineData(7, 0.19f)]
+    [InlineData(11, -0.13f)]
     public void HueShiftsInHsvSpace(int side, float shift)
     {
         float[] image = RandomImage(3, side, seed: 4);
@@ -161,6 +163,7 @@ public sealed class ColorOpsTests
     [InlineData(5, 3, 0.6f)]
     [InlineData(6, 5, 2f)]
     [InlineData(3, 5, 1f)]
+    [InlineData(17, 5, 1.7f)]
     public void BlurReflectsAtTheEdges(int side, int kernel, float sigma)
     {
         float[] image = RandomImage(3, side, seed: 7);
