@@ -12,6 +12,24 @@ public abstract class ElementwiseOpTests(string backend) : BackendTest(backend)
     }
 
     [Fact]
+    public void ReluInPlace()
+    {
+        // Over a fresh Scale output (Scale's backward never reads it); the result shares that memory.
+        var x = Random(29).Select(v => v < 0 ? v - 0.05 : v + 0.05).ToArray();
+        CheckGradients(
+            [new([29], x)],
+            (t, v) =>
+            {
+                var scaled = t.Scale(v[0], 1.5f);
+                var y = t.ReluInPlace(scaled);
+                Assert.Same(scaled.Data.Buffer, y.Data.Buffer);
+                return y;
+            },
+            v => F64.Relu(F64.Scale(v[0], 1.5)),
+            Tol.Grad);
+    }
+
+    [Fact]
     public void Add()
     {
         CheckGradients([new([3, 5], Random(15)), new([3, 5], Random(15))], (t, v) => t.Add(v[0], v[1]), v => F64.Add(v[0], v[1]), Tol.Grad);
