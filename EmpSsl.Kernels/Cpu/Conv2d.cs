@@ -34,11 +34,7 @@ public sealed partial class CpuKernels
                     Images(py, s.K, p), 1f, 0f);
                 return;
             }
-            GemmDriver.Run(
-                s.K, s.N * p, crr,
-                new GemmMatrix(pw, crr), false,
-                new Im2ColMatrix(px, shape), false,
-                Images(py, s.K, p), 1f, 0f);
+            ForwardImplicit(py, px, pw, shape);
         }
     }
 
@@ -146,16 +142,42 @@ public sealed partial class CpuKernels
             int crr = t.C * rr;
             fixed (float* pf = flipped)
             {
-                GemmDriver.Run(
-                    t.K, t.N * s.H * s.W, crr,
-                    new GemmMatrix(pf, crr), false,
-                    new Im2ColMatrix(dy, t), false,
-                    Images(dx, t.K, s.H * s.W), 1f, 0f);
+                ForwardImplicit(dx, dy, pf, t);
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
+    /// <summary>
+    /// y = conv(x, w) as one GEMM whose B panels are packed straight from x: from a zero-padded copy
+    /// when the panels' halves are whole output rows at stride 1 (a vector copy per tap), else gathered.
+    /// </summary>
+    private static unsafe void ForwardImplicit(float* y, float* x, float* w, in Conv2dShape s)
+    {
+        int p = s.OutH * s.OutW;
+        int crr = s.C * s.R * s.R;
+        var a = new GemmMatrix(w, crr);
+        var c = Images(y, s.K, p);
+        if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR))
+        {
+            GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColMatrix(x, s), false, c, 1f, 0f);
+            return;
+        }
+        float[] padded = ArrayPool<float>.Shared.Rent(checked((int)Im2ColPaddedMatrix.PaddedLength(s)));
+        try
+        {
+            fixed (float* xp = padded)
+            {
+                Im2ColPaddedMatrix.Pad(xp, x, s);
+                GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColPaddedMatrix(xp, s), false, c, 1f, 0f);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(padded);
         }
     }
 
