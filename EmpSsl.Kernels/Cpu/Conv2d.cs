@@ -108,11 +108,26 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pdw, s.C), 1f, 1f);
                 return;
             }
-            GemmDriver.Run(
-                s.K, crr, s.N * p,
-                Images(pdy, s.K, p), false,
-                new Im2ColMatrix(px, shape), true,
-                new GemmMatrix(pdw, crr), 1f, 1f);
+            var a = Images(pdy, s.K, p);
+            var c = new GemmMatrix(pdw, crr);
+            if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR, trans: true))
+            {
+                GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColMatrix(px, shape), true, c, 1f, 1f);
+                return;
+            }
+            float[] padded = ArrayPool<float>.Shared.Rent(checked((int)Im2ColPaddedMatrix.PaddedLength(s)));
+            try
+            {
+                fixed (float* xp = padded)
+                {
+                    Im2ColPaddedMatrix.Pad(xp, px, shape);
+                    GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColPaddedMatrix(xp, shape), true, c, 1f, 1f);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(padded);
+            }
         }
     }
 
@@ -161,7 +176,7 @@ public sealed partial class CpuKernels
         int crr = s.C * s.R * s.R;
         var a = new GemmMatrix(w, crr);
         var c = Images(y, s.K, p);
-        if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR))
+        if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR, trans: false))
         {
             GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColMatrix(x, s), false, c, 1f, 0f);
             return;

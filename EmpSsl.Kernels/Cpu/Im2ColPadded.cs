@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EmpSsl.Kernels.Cpu;
 
@@ -7,7 +8,9 @@ namespace EmpSsl.Kernels.Cpu;
 /// The column matrix of a stride-1 convolution, read from a zero-padded copy xp (N, C, H+2pad, W+2pad)
 /// of the batch. With no padding to test for, every half-sliver of a panel (8 or 16 pixels of one output
 /// row) at kernel tap (c, r, s) is one unaligned vector load from xp: packing costs a copy, not a gather.
-/// Needs OW to be a multiple of the half-sliver, so that no half crosses an output row; only op(B) = col.
+/// As op(B) = col it needs OW to be a multiple of the half-sliver, so that no half crosses an output row.
+/// As op(B) = col^T (k runs over pixels, the sliver's columns are taps), 8 taps x 8 pixels of a row
+/// go through one register transpose.
 /// </summary>
 internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
 {
@@ -21,7 +24,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         _s = s;
     }
 
-    public static bool Fits(in Conv2dShape s, int nr) => s.Stride == 1 && s.OutW % (nr / 2) == 0;
+    public static bool Fits(in Conv2dShape s, int nr, bool trans) => s.Stride == 1 && (trans || s.OutW % (nr / 2) == 0);
 
     public static long PaddedLength(in Conv2dShape s) => (long)s.N * s.C * (s.H + 2 * s.Pad) * (s.W + 2 * s.Pad);
 
@@ -63,14 +66,15 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PackB(float* dst, bool trans, int k0, int kc, int j0, int nc, int nr)
     {
-        if (trans)
-        {
-            throw new NotSupportedException("the padded column matrix packs only as op(B) = col");
-        }
         var s = _s;
         int wp = s.W + 2 * s.Pad;
         long plane = (long)(s.H + 2 * s.Pad) * wp;
         int pixels = s.OutH * s.OutW;
+        if (trans)
+        {
+            PackTransposed(dst, k0, kc, j0, nc, nr, plane, wp, pixels);
+            return;
+        }
         int half = nr / 2;
         long* offsets = stackalloc long[GemmBlocking.KC];
         for (int k = 0; k < kc; k++)
@@ -102,6 +106,51 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                         d[(long)k * nr + c] = b != null ? b[offsets[k]] : 0f;
                     }
                 }
+            }
+        }
+    }
+
+    private void PackTransposed(float* dst, int k0, int kc, int j0, int nc, int nr, long plane, int wp, int pixels)
+    {
+        var s = _s;
+        long* taps = stackalloc long[32];
+        for (int sl = 0; sl * nr < nc; sl++)
+        {
+            int cols = Math.Min(nr, nc - sl * nr);
+            float* d = dst + (long)sl * nr * kc;
+            if (cols < nr)
+            {
+                new Span<float>(d, nr * kc).Clear();
+            }
+            for (int c = 0; c < cols; c++)
+            {
+                int q = j0 + sl * nr + c;
+                taps[c] = q / (s.R * s.R) * plane + q / s.R % s.R * wp + q % s.R;
+            }
+            for (int k = 0; k < kc;)
+            {
+                int o = (k0 + k) % s.OutW;
+                int run = Math.Min(s.OutW - o, kc - k);
+                float* b = Pixel(k0 + k, pixels, plane, wp);
+                int t = 0;
+                if (cols == nr && Avx.IsSupported)
+                {
+                    for (; t + 8 <= run; t += 8)
+                    {
+                        for (int g = 0; g < nr; g += 8)
+                        {
+                            GemmPacking.Transpose8x8(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
+                        }
+                    }
+                }
+                for (int c = 0; c < cols; c++)
+                {
+                    for (int tt = t; tt < run; tt++)
+                    {
+                        d[(long)(k + tt) * nr + c] = b[taps[c] + tt];
+                    }
+                }
+                k += run;
             }
         }
     }
