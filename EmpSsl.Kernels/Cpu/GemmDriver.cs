@@ -163,9 +163,14 @@ internal static unsafe class GemmDriver
     {
         int nr = tiling.NR;
         int half = nr / 2;
-        if (rows == tiling.MR && cols == nr && c.Run(j) >= half && c.Run(j + half) >= half)
+        bool whole = cols == nr && c.Run(j) >= half && c.Run(j + half) >= half;
+        if (whole && rows == tiling.MR)
         {
             GemmMicroKernel.Run(a, b, kc, c.At(i, j), c.At(i, j + half), c.Ld, alpha, beta, tiling.Wide);
+        }
+        else if (whole && rows <= 4 && !tiling.Wide)
+        {
+            GemmMicroKernel.Run256Rows4(a, b, kc, c.At(i, j), c.At(i, j + half), c.Ld, alpha, beta, rows);
         }
         else
         {
