@@ -3,15 +3,21 @@ using System.Buffers;
 namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
-// gradient and ACCUMULATES (+=). All three passes are GEMMs over a chunk of images at once:
-//   forward          y  (K, nb*P)   = w (K, CRR) . col (CRR, nb*P)
-//   backward data    dcol (CRR, nb*P) = w^T . dy (K, nb*P), then col2im into dx
-//   backward weight  dw (K, CRR)   += dy (K, nb*P) . col^T
-// where P = OH*OW and CRR = C*R*R. The NCHW tensors enter the GEMM as grouped matrices (one group of
-// P columns per image), so only col is ever copied, and a 1x1 stride-1 convolution copies nothing.
+// gradient and ACCUMULATES (+=). Every pass is one packed GEMM over the whole batch, with P = OH*OW
+// and CRR = C*R*R, and col the (CRR, N*P) column matrix of x:
+//   forward          y (K, N*P)   = w (K, CRR) . col
+//   backward weight  dw (K, CRR) += dy (K, N*P) . col^T
+//   backward data    stride 1: the forward of dy with w's kernels swapped and flipped;
+//                    otherwise dcol (CRR, nb*P) = w^T . dy per chunk of images, then col2im into dx.
+// col is never stored: the GEMM packs its panels straight from x (Im2ColMatrix), or from a zero-padded
+// copy of x at stride 1 (Im2ColPaddedMatrix), where each tap of a panel is one vector copy. The NCHW
+// tensors enter the GEMM as grouped matrices (one group of P columns per image), so y, dy and dx are
+// read and written in place, and a 1x1 stride-1 convolution is a plain GEMM.
+// Measured against the im2col-into-memory version on the ResNet-18 CIFAR shapes, the implicit packing
+// won, most on the 32x32 layers whose 64 channels reuse each packed element least.
 public sealed partial class CpuKernels
 {
-    /// <summary>How many floats the column matrix of one chunk may take: it should stay in the shared L3.</summary>
+    /// <summary>How many floats the stride-2 backward-data column matrix of one chunk may take: it should stay in the shared L3.</summary>
     private const int ColumnBudget = 1 << 21;
 
     /// <param name="y">(N, K, OH, OW), written</param>
