@@ -10,6 +10,12 @@ public sealed unsafe partial class CpuKernels
     /// <summary>Panel width of the blocked factorization: the transposed panel (64 x n) stays in L2.</summary>
     private const int CholeskyPanel = 64;
 
+    /// <summary>Blocks up to this size factor unblocked; it is also the inner panel width of the diagonal blocks.</summary>
+    private const int CholeskyLeaf = 16;
+
+    /// <summary>A panel width that overrides <see cref="CholeskyPanel"/> when positive (benchmarks tune with it).</summary>
+    internal static int CholeskyPanelOverride { get; set; }
+
     /// <summary>From this n up, one matrix is worth splitting over the cores (below it the batch is split instead).</summary>
     private const int CholeskySplitMinN = 192;
 
@@ -45,12 +51,13 @@ public sealed unsafe partial class CpuKernels
         long size = (long)n * n;
         var failures = new (int Pivot, double Value)?[batch];
         bool split = n >= CholeskySplitMinN && batch < Environment.ProcessorCount;
+        int panel = CholeskyPanelOverride > 0 ? CholeskyPanelOverride : n > 2 * CholeskyPanel ? CholeskyPanel : CholeskyLeaf;
 
         void One(int m)
         {
             float* lm = (float*)pl + m * size;
             CopyLower(lm, (float*)pa + m * size, n);
-            int bad = CholeskyFactor(lm, n, split, out double value);
+            int bad = CholeskyFactor(lm, n, n, panel, split, out double value);
             if (bad >= 0)
             {
                 failures[m] = (bad, value);
@@ -161,47 +168,67 @@ public sealed unsafe partial class CpuKernels
     }
 
     /// <summary>
-    /// Blocked right-looking Cholesky in place on the lower triangle of l (n, n): per panel of 64 columns,
-    /// factor the diagonal block, solve the panel below it (transposed, so the solve runs along vectors),
-    /// then update the trailing lower triangle with the register tiles of <see cref="SimdSyrk"/>.
+    /// Blocked right-looking Cholesky in place on the lower triangle of the (n, n) matrix at l, rows
+    /// <paramref name="stride"/> apart. Per panel of nb columns: factor the diagonal block, solve the panel
+    /// below it, both on a transposed copy so that they run along vectors, then update the trailing lower
+    /// triangle with the register tiles of <see cref="SimdSyrk"/>. Panels of 64 factor their diagonal block
+    /// recursively with panels of 16, which factor the block and solve the rows below it in one sweep.
     /// The upper triangle collects junk from the diagonal tiles. Returns the failing pivot, or -1.
     /// </summary>
-    private static int CholeskyFactor(float* l, int n, bool split, out double badValue)
+    private static int CholeskyFactor(float* l, long stride, int n, int nb, bool split, out double badValue)
     {
         badValue = 0;
-        long panelLd = (n + SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
-        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)(CholeskyPanel * panelLd) * sizeof(float), 64);
+        bool leaf = nb <= CholeskyLeaf || nb >= n;
+        nb = leaf ? Math.Min(nb, CholeskyLeaf) : nb;
+        // The panel holds rows [k, n) transposed, and every row must stay readable for a whole tile past its end.
+        long pld = (n + 2L * SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
+        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)(nb * pld) * sizeof(float), 64);
         try
         {
-            for (int k = 0; k < n; k += CholeskyPanel)
+            for (int k = 0; k < n; k += nb)
             {
-                int b = Math.Min(CholeskyPanel, n - k);
-                int bad = FactorDiagonalBlock(l, n, k, b, out badValue);
-                if (bad >= 0)
-                {
-                    return bad;
-                }
+                int b = Math.Min(nb, n - k);
                 int m = n - k - b;
+                var step = new PanelStep(l, stride, k, b, m, panel, pld);
+                if (leaf)
+                {
+                    int bad = step.FactorAndSolve(out badValue);
+                    if (bad >= 0)
+                    {
+                        return k + bad;
+                    }
+                }
+                else
+                {
+                    int bad = CholeskyFactor(l + k * stride + k, stride, b, CholeskyLeaf, false, out badValue);
+                    if (bad >= 0)
+                    {
+                        return k + bad;
+                    }
+                    if (split)
+                    {
+                        SimdDriver.For(m, 256, step.Solve);
+                    }
+                    else
+                    {
+                        step.Solve(0, m);
+                    }
+                }
                 if (m == 0)
                 {
                     break;
                 }
-                long ld = (m + SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
-                nint pl = (nint)l;
-                nint pp = (nint)panel;
+                int tiles = (m + SimdSyrk.Rows - 1) / SimdSyrk.Rows;
                 if (split)
                 {
-                    SimdDriver.For(ld, 256, (c0, width) => SolvePanel((float*)pl, n, k, b, m, (float*)pp, ld, c0, width));
-                    int tiles = (m + SimdSyrk.Rows - 1) / SimdSyrk.Rows;
                     // The bottom tiles are the longest: hand them out first.
-                    Parallel.For(0, tiles, t => UpdateTrailing((float*)pl, n, k, b, m, (float*)pp, ld, tiles - 1 - t));
+                    Parallel.For(0, tiles, t => step.Update(tiles - 1 - t, leaf));
                 }
                 else
                 {
-                    SolvePanel(l, n, k, b, m, panel, ld, 0, ld);
-                    for (int t = 0; t * SimdSyrk.Rows < m; t++)
+                    for (int t = 0; t < tiles; t++)
                     {
-                        UpdateTrailing(l, n, k, b, m, panel, ld, t);
+                        step.Update(t, leaf);
                     }
                 }
             }
@@ -213,73 +240,102 @@ public sealed unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>Unblocked left-looking Cholesky of the diagonal block [k, k + b), whose earlier columns are already subtracted.</summary>
-    private static int FactorDiagonalBlock(float* l, int n, int k, int b, out double badValue)
-    {
-        badValue = 0;
-        for (int j = k; j < k + b; j++)
-        {
-            float* lj = l + (long)j * n;
-            double d = lj[j] - SimdReduce.Dot(lj + k, lj + k, j - k);
-            if (!(d > 0))
-            {
-                badValue = d;
-                return j;
-            }
-            double ljj = Math.Sqrt(d);
-            lj[j] = (float)ljj;
-            for (int i = j + 1; i < k + b; i++)
-            {
-                float* li = l + (long)i * n;
-                li[j] = (float)((li[j] - SimdReduce.Dot(li + k, lj + k, j - k)) / ljj);
-            }
-        }
-        return -1;
-    }
-
     /// <summary>
-    /// Columns [c0, c0 + width) of the transposed panel P (b, ld), P[p, i] = l[k + b + i, k + p]: packs them
-    /// (zeros past m), solves X L_kk^T = A along the rows of P, and writes the solved columns back into l.
+    /// One panel step at column k: the diagonal block [k, k + b) and the m rows below it. The panel buffer
+    /// holds the panel transposed, P[p, i] = l[k + i, k + p] (leaf steps, rows [k, n)) or
+    /// P[p, i] = l[k + b + i, k + p] (wide steps, rows below the block, whose block is already factored).
     /// </summary>
-    private static void SolvePanel(float* l, int n, int k, int b, int m, float* panel, long ld, long c0, long width)
+    private readonly struct PanelStep(float* l, long stride, int k, int b, int m, float* panel, long pld)
     {
-        long live = Math.Max(0, Math.Min(width, m - c0));
-        for (int p = 0; p < b; p++)
+        /// <summary>Factors the diagonal block and solves the rows below it, in one sweep over P; returns the failing pivot or -1.</summary>
+        public int FactorAndSolve(out double badValue)
         {
-            float* row = panel + p * ld + c0;
-            for (long i = 0; i < live; i++)
-            {
-                row[i] = l[(k + b + c0 + i) * n + k + p];
-            }
-            new Span<float>(row + live, (int)(width - live)).Clear();
-        }
-        for (int j = 0; j < b; j++)
-        {
-            float* rj = panel + j * ld + c0;
-            SimdDriver.MapRange(rj, rj, width, new DivideOp(l[(long)(k + j) * n + k + j]));
-            for (int q = j + 1; q < b; q++)
-            {
-                float* rq = panel + q * ld + c0;
-                SimdDriver.MapRange(rq, rq, rj, width, new AxpyOp(-l[(long)(k + q) * n + k + j]));
-            }
-        }
-        for (long i = 0; i < live; i++)
-        {
-            float* dst = l + (k + b + c0 + i) * n + k;
+            badValue = 0;
+            int rows = b + m;
+            long width = pld;
+            float* top = l + k * stride + k;
             for (int p = 0; p < b; p++)
             {
-                dst[p] = panel[p * ld + c0 + i];
+                float* row = panel + p * pld;
+                for (int i = p; i < rows; i++)
+                {
+                    row[i] = top[i * stride + p];
+                }
+                new Span<float>(row + rows, (int)(width - rows)).Clear();
+            }
+            for (int j = 0; j < b; j++)
+            {
+                float* rj = panel + j * pld;
+                float d = rj[j];
+                if (!(d > 0))
+                {
+                    badValue = d;
+                    return j;
+                }
+                float pivot = MathF.Sqrt(d);
+                rj[j] = pivot;
+                SimdDriver.MapRange(rj + j + 1, rj + j + 1, rows - j - 1, new DivideOp(pivot));
+                for (int q = j + 1; q < b; q++)
+                {
+                    float* rq = panel + q * pld;
+                    SimdDriver.MapRange(rq + q, rq + q, rj + q, rows - q, new AxpyOp(-rj[q]));
+                }
+            }
+            for (int i = 0; i < rows; i++)
+            {
+                float* dst = top + i * stride;
+                for (int p = 0; p <= Math.Min(i, b - 1); p++)
+                {
+                    dst[p] = panel[p * pld + i];
+                }
+            }
+            return -1;
+        }
+
+        /// <summary>Rows [r0, r0 + count) below the factored block: pack into P, solve X L_kk^T = A along P's rows, write back.</summary>
+        public void Solve(long r0, long count)
+        {
+            float* below = l + (k + b + r0) * stride + k;
+            long end = r0 + count == m ? pld : r0 + count;
+            for (int p = 0; p < b; p++)
+            {
+                float* row = panel + p * pld;
+                for (long i = 0; i < count; i++)
+                {
+                    row[r0 + i] = below[i * stride + p];
+                }
+                // The last piece also zeroes the padding that the update tiles read past m.
+                new Span<float>(row + r0 + count, (int)(end - r0 - count)).Clear();
+            }
+            float* diagonal = l + k * stride + k;
+            for (int j = 0; j < b; j++)
+            {
+                float* rj = panel + j * pld + r0;
+                SimdDriver.MapRange(rj, rj, count, new DivideOp(diagonal[j * stride + j]));
+                for (int q = j + 1; q < b; q++)
+                {
+                    float* rq = panel + q * pld + r0;
+                    SimdDriver.MapRange(rq, rq, rj, count, new AxpyOp(-diagonal[q * stride + j]));
+                }
+            }
+            for (long i = 0; i < count; i++)
+            {
+                for (int p = 0; p < b; p++)
+                {
+                    below[i * stride + p] = panel[p * pld + r0 + i];
+                }
             }
         }
-    }
 
-    /// <summary>Row tile t of the trailing matrix: its lower part (through the diagonal) -= its panel rows times the panel.</summary>
-    private static void UpdateTrailing(float* l, int n, int k, int b, int m, float* panel, long ld, int t)
-    {
-        int i0 = t * SimdSyrk.Rows;
-        int rows = Math.Min(SimdSyrk.Rows, m - i0);
-        float* rowStart = l + (long)(k + b + i0) * n;
-        SimdSyrk.Update(rowStart + k + b, n, rowStart + k, n, panel, ld, b, rows, Math.Min(i0 + rows, m));
+        /// <summary>Row tile t of the trailing matrix: its lower part (through the diagonal) -= its panel rows times P.</summary>
+        public void Update(int t, bool leaf)
+        {
+            int i0 = t * SimdSyrk.Rows;
+            int rows = Math.Min(SimdSyrk.Rows, m - i0);
+            float* rowStart = l + (k + b + i0) * stride;
+            float* p = leaf ? panel + b : panel;
+            SimdSyrk.Update(rowStart + k + b, stride, rowStart + k, stride, p, pld, b, rows, Math.Min(i0 + rows, m));
+        }
     }
 
     /// <summary>Forward then backward substitution on t (n, 32): L y = t, then L^T x = y, in place.</summary>
