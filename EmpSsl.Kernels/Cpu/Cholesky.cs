@@ -115,6 +115,48 @@ public sealed unsafe partial class CpuKernels
         }
         nint px = (nint)SimdDriver.P(x);
         nint pl = (nint)SimdDriver.P(l);
+        // The backward sweep walks the columns of L: a transposed copy makes them contiguous rows.
+        long size = (long)n * n;
+        nint pu = (nint)NativeMemory.AlignedAlloc((nuint)(batch * size) * sizeof(float), 64);
+        try
+        {
+            SimdDriver.ForItems(batch, size, (first, count) =>
+            {
+                for (int m = first; m < first + count; m++)
+                {
+                    TransposeLower((float*)pu + m * size, (float*)pl + m * size, n);
+                }
+            });
+            SolveChunks(px, pl, pu, n, nrhs, batch);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree((void*)pu);
+        }
+    }
+
+    /// <summary>u (n, n) = the lower triangle of l transposed; u's lower triangle is left unwritten.</summary>
+    private static void TransposeLower(float* u, float* l, int n)
+    {
+        const int tile = 32;
+        for (int i0 = 0; i0 < n; i0 += tile)
+        {
+            for (int j0 = 0; j0 <= i0; j0 += tile)
+            {
+                for (int i = i0; i < Math.Min(i0 + tile, n); i++)
+                {
+                    for (int j = j0; j <= Math.Min(Math.Min(j0 + tile - 1, i), n - 1); j++)
+                    {
+                        u[(long)j * n + i] = l[(long)i * n + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Solves x in place, in independent tasks of one matrix and up to 32 right-hand-side columns each.</summary>
+    private static void SolveChunks(nint px, nint pl, nint pu, int n, int nrhs, int batch)
+    {
         int width = nrhs <= 8 ? 8 : SolveChunk;
         int chunks = (nrhs + width - 1) / width;
         SimdDriver.ForItems(batch * chunks, 2L * n * n * width, (first, count) =>
@@ -136,11 +178,11 @@ public sealed unsafe partial class CpuKernels
                     }
                     if (width == SolveChunk)
                     {
-                        SolveColumns32((float*)pl + (long)m * n * n, t, n);
+                        SolveColumns32((float*)pl + (long)m * n * n, (float*)pu + (long)m * n * n, t, n);
                     }
                     else
                     {
-                        SolveColumns8((float*)pl + (long)m * n * n, t, n);
+                        SolveColumns8((float*)pl + (long)m * n * n, (float*)pu + (long)m * n * n, t, n);
                     }
                     for (int i = 0; i < n; i++)
                     {
@@ -338,8 +380,8 @@ public sealed unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>Forward then backward substitution on t (n, 32): L y = t, then L^T x = y, in place.</summary>
-    private static void SolveColumns32(float* l, float* t, int n)
+    /// <summary>Forward then backward substitution on t (n, 32): L y = t, then U x = y with U = L^T, in place.</summary>
+    private static void SolveColumns32(float* l, float* u, float* t, int n)
     {
         for (int i = 0; i < n; i++)
         {
@@ -367,6 +409,7 @@ public sealed unsafe partial class CpuKernels
         for (int i = n - 1; i >= 0; i--)
         {
             float* ti = t + (long)i * SolveChunk;
+            float* ui = u + (long)i * n;
             var a0 = Vector256.Load(ti);
             var a1 = Vector256.Load(ti + 8);
             var a2 = Vector256.Load(ti + 16);
@@ -374,13 +417,13 @@ public sealed unsafe partial class CpuKernels
             for (int p = i + 1; p < n; p++)
             {
                 float* tp = t + (long)p * SolveChunk;
-                var s = Vector256.Create(-l[(long)p * n + i]);
+                var s = Vector256.Create(-ui[p]);
                 a0 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp), a0);
                 a1 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 8), a1);
                 a2 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 16), a2);
                 a3 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 24), a3);
             }
-            var d = Vector256.Create(l[(long)i * n + i]);
+            var d = Vector256.Create(ui[i]);
             (a0 / d).Store(ti);
             (a1 / d).Store(ti + 8);
             (a2 / d).Store(ti + 16);
@@ -389,7 +432,7 @@ public sealed unsafe partial class CpuKernels
     }
 
     /// <summary>As <see cref="SolveColumns32"/> on t (n, 8), for a few right-hand sides.</summary>
-    private static void SolveColumns8(float* l, float* t, int n)
+    private static void SolveColumns8(float* l, float* u, float* t, int n)
     {
         for (int i = 0; i < n; i++)
         {
@@ -403,12 +446,13 @@ public sealed unsafe partial class CpuKernels
         }
         for (int i = n - 1; i >= 0; i--)
         {
+            float* ui = u + (long)i * n;
             var a = Vector256.Load(t + (long)i * 8);
             for (int p = i + 1; p < n; p++)
             {
-                a = Vector256.FusedMultiplyAdd(Vector256.Create(-l[(long)p * n + i]), Vector256.Load(t + (long)p * 8), a);
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(-ui[p]), Vector256.Load(t + (long)p * 8), a);
             }
-            (a / Vector256.Create(l[(long)i * n + i])).Store(t + (long)i * 8);
+            (a / Vector256.Create(ui[i])).Store(t + (long)i * 8);
         }
     }
 }
