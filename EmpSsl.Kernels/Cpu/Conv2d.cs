@@ -1,14 +1,280 @@
+using System.Buffers;
+
 namespace EmpSsl.Kernels.Cpu;
 
-// STUB: replaced by the Cpu backend's Conv2d family.
+// Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
+// gradient and ACCUMULATES (+=). All three passes are GEMMs over a chunk of images at once:
+//   forward          y  (K, nb*P)   = w (K, CRR) . col (CRR, nb*P)
+//   backward data    dcol (CRR, nb*P) = w^T . dy (K, nb*P), then col2im into dx
+//   backward weight  dw (K, CRR)   += dy (K, nb*P) . col^T
+// where P = OH*OW and CRR = C*R*R. The NCHW tensors enter the GEMM as grouped matrices (one group of
+// P columns per image), so only col is ever copied, and a 1x1 stride-1 convolution copies nothing.
 public sealed partial class CpuKernels
 {
-    public void Conv2dForward(DeviceSpan y, DeviceSpan x, DeviceSpan w, in Conv2dShape s)
-        => throw new NotImplementedException("Cpu.Conv2dForward");
+    /// <summary>How many floats the column matrix of one chunk may take: it should stay in the shared L3.</summary>
+    private const int ColumnBudget = 1 << 21;
 
-    public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
-        => throw new NotImplementedException("Cpu.Conv2dBackwardData");
+    /// <param name="y">(N, K, OH, OW), written</param>
+    /// <param name="x">(N, C, H, W)</param>
+    /// <param name="w">(K, C, R, R)</param>
+    public unsafe void Conv2dForward(DeviceSpan y, DeviceSpan x, DeviceSpan w, in Conv2dShape s)
+    {
+        Checks.Conv2d("Conv2dForward", y, x, w, s);
+        var shape = s;
+        int p = s.OutH * s.OutW;
+        int crr = s.C * s.R * s.R;
+        fixed (float* py = S(y), px = S(x), pw = S(w))
+        {
+            if (IsPointwise(s))
+            {
+                GemmDriver.Run(
+                    s.K, s.N * p, s.C,
+                    new GemmMatrix(pw, s.C), false,
+                    Images(px, s.C, p), false,
+                    Images(py, s.K, p), 1f, 0f);
+                return;
+            }
+            GemmDriver.Run(
+                s.K, s.N * p, crr,
+                new GemmMatrix(pw, crr), false,
+                new Im2ColMatrix(px, shape), false,
+                Images(py, s.K, p), 1f, 0f);
+        }
+    }
 
-    public void Conv2dBackwardWeight(DeviceSpan dw, DeviceSpan dy, DeviceSpan x, in Conv2dShape s)
-        => throw new NotImplementedException("Cpu.Conv2dBackwardWeight");
+    /// <param name="dx">(N, C, H, W), written</param>
+    /// <param name="dy">(N, K, OH, OW)</param>
+    /// <param name="w">(K, C, R, R)</param>
+    public unsafe void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
+    {
+        Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, "dy", "dx", "w");
+        var shape = s;
+        int p = s.OutH * s.OutW;
+        int crr = s.C * s.R * s.R;
+        fixed (float* pdx = S(dx), pdy = S(dy), pw = S(w))
+        {
+            if (IsPointwise(s))
+            {
+                GemmDriver.Run(
+                    s.C, s.N * p, s.K,
+                    new GemmMatrix(pw, s.C), true,
+                    Images(pdy, s.K, p), false,
+                    Images(pdx, s.C, p), 1f, 0f);
+                return;
+            }
+            if (s.Stride == 1 && s.Pad <= s.R - 1)
+            {
+                BackwardDataAsForward(pdx, pdy, pw, s);
+                return;
+            }
+            int nb = ChunkImages(s);
+            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
+            try
+            {
+                fixed (float* pcol = col)
+                {
+                    for (int n0 = 0; n0 < s.N; n0 += nb)
+                    {
+                        int count = Math.Min(nb, s.N - n0);
+                        GemmDriver.Run(
+                            crr, count * p, s.K,
+                            new GemmMatrix(pw, crr), true,
+                            Images(pdy + (long)n0 * s.K * p, s.K, p), false,
+                            new GemmMatrix(pcol, (long)count * p), 1f, 0f);
+                        Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(col);
+            }
+        }
+    }
+
+    /// <param name="dw">(K, C, R, R), accumulated</param>
+    /// <param name="dy">(N, K, OH, OW)</param>
+    /// <param name="x">(N, C, H, W)</param>
+    public unsafe void Conv2dBackwardWeight(DeviceSpan dw, DeviceSpan dy, DeviceSpan x, in Conv2dShape s)
+    {
+        Checks.Conv2d("Conv2dBackwardWeight", dy, x, dw, s, "dy", "x", "dw");
+        var shape = s;
+        int p = s.OutH * s.OutW;
+        int crr = s.C * s.R * s.R;
+        fixed (float* pdw = S(dw), pdy = S(dy), px = S(x))
+        {
+            if (IsPointwise(s))
+            {
+                GemmDriver.Run(
+                    s.K, s.C, s.N * p,
+                    Images(pdy, s.K, p), false,
+                    Images(px, s.C, p), true,
+                    new GemmMatrix(pdw, s.C), 1f, 1f);
+                return;
+            }
+            GemmDriver.Run(
+                s.K, crr, s.N * p,
+                Images(pdy, s.K, p), false,
+                new Im2ColMatrix(px, shape), true,
+                new GemmMatrix(pdw, crr), 1f, 1f);
+        }
+    }
+
+    /// <summary>
+    /// At stride 1, dx is the forward convolution of dy with w's kernels swapped (C, K) and flipped, padded
+    /// R-1-pad: one implicit GEMM, with no column matrix and no col2im.
+    /// </summary>
+    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
+    {
+        int rr = s.R * s.R;
+        float[] flipped = ArrayPool<float>.Shared.Rent(s.WeightLength);
+        try
+        {
+            for (int k = 0; k < s.K; k++)
+            {
+                for (int c = 0; c < s.C; c++)
+                {
+                    float* from = w + ((long)k * s.C + c) * rr;
+                    int to = (c * s.K + k) * rr;
+                    for (int i = 0; i < rr; i++)
+                    {
+                        flipped[to + rr - 1 - i] = from[i];
+                    }
+                }
+            }
+            var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
+            int crr = t.C * rr;
+            fixed (float* pf = flipped)
+            {
+                GemmDriver.Run(
+                    t.K, t.N * s.H * s.W, crr,
+                    new GemmMatrix(pf, crr), false,
+                    new Im2ColMatrix(dy, t), false,
+                    Images(dx, t.K, s.H * s.W), 1f, 0f);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(flipped);
+        }
+    }
+
+    private static bool IsPointwise(in Conv2dShape s) => s.R == 1 && s.Stride == 1 && s.Pad == 0;
+
+    /// <summary>A batch of NCHW images, (channels, images * pixels) with one group of columns per image.</summary>
+    private static unsafe GemmMatrix Images(float* p, int channels, int pixels)
+        => new(p, pixels, pixels, (long)channels * pixels);
+
+    private static int ChunkImages(in Conv2dShape s)
+    {
+        long perImage = (long)s.C * s.R * s.R * s.OutH * s.OutW;
+        return (int)Math.Clamp(ColumnBudget / perImage, 1, s.N);
+    }
+
+    /// <summary>The plain-loop spec of Conv2dForward: float64 sums, same arguments.</summary>
+    internal static void Conv2dForwardNaive(Span<float> y, ReadOnlySpan<float> x, ReadOnlySpan<float> w, in Conv2dShape s)
+    {
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int k = 0; k < s.K; k++)
+            {
+                for (int oh = 0; oh < s.OutH; oh++)
+                {
+                    for (int ow = 0; ow < s.OutW; ow++)
+                    {
+                        double sum = 0;
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int r = 0; r < s.R; r++)
+                            {
+                                for (int q = 0; q < s.R; q++)
+                                {
+                                    int ih = oh * s.Stride - s.Pad + r;
+                                    int iw = ow * s.Stride - s.Pad + q;
+                                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
+                                    {
+                                        sum += (double)x[((n * s.C + c) * s.H + ih) * s.W + iw] * w[((k * s.C + c) * s.R + r) * s.R + q];
+                                    }
+                                }
+                            }
+                        }
+                        y[((n * s.K + k) * s.OutH + oh) * s.OutW + ow] = (float)sum;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The plain-loop spec of Conv2dBackwardData: float64 sums; dx is written.</summary>
+    internal static void Conv2dBackwardDataNaive(Span<float> dx, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, in Conv2dShape s)
+    {
+        var sums = new double[s.InputLength];
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int k = 0; k < s.K; k++)
+            {
+                for (int oh = 0; oh < s.OutH; oh++)
+                {
+                    for (int ow = 0; ow < s.OutW; ow++)
+                    {
+                        double g = dy[((n * s.K + k) * s.OutH + oh) * s.OutW + ow];
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int r = 0; r < s.R; r++)
+                            {
+                                for (int q = 0; q < s.R; q++)
+                                {
+                                    int ih = oh * s.Stride - s.Pad + r;
+                                    int iw = ow * s.Stride - s.Pad + q;
+                                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
+                                    {
+                                        sums[((n * s.C + c) * s.H + ih) * s.W + iw] += g * w[((k * s.C + c) * s.R + r) * s.R + q];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < sums.Length; i++)
+        {
+            dx[i] = (float)sums[i];
+        }
+    }
+
+    /// <summary>The plain-loop spec of Conv2dBackwardWeight: float64 sums; dw accumulates.</summary>
+    internal static void Conv2dBackwardWeightNaive(Span<float> dw, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, in Conv2dShape s)
+    {
+        for (int k = 0; k < s.K; k++)
+        {
+            for (int c = 0; c < s.C; c++)
+            {
+                for (int r = 0; r < s.R; r++)
+                {
+                    for (int q = 0; q < s.R; q++)
+                    {
+                        double sum = 0;
+                        for (int n = 0; n < s.N; n++)
+                        {
+                            for (int oh = 0; oh < s.OutH; oh++)
+                            {
+                                for (int ow = 0; ow < s.OutW; ow++)
+                                {
+                                    int ih = oh * s.Stride - s.Pad + r;
+                                    int iw = ow * s.Stride - s.Pad + q;
+                                    if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
+                                    {
+                                        sum += (double)dy[((n * s.K + k) * s.OutH + oh) * s.OutW + ow] * x[((n * s.C + c) * s.H + ih) * s.W + iw];
+                                    }
+                                }
+                            }
+                        }
+                        int i = ((k * s.C + c) * s.R + r) * s.R + q;
+                        dw[i] = (float)(dw[i] + sum);
+                    }
+                }
+            }
+        }
+    }
 }

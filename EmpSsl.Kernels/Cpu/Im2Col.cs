@@ -1,0 +1,160 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace EmpSsl.Kernels.Cpu;
+
+/// <summary>
+/// The column matrix of a chunk of images, col (C*R*R, nb*OH*OW): row (c*R + r)*R + s, column
+/// image*OH*OW + oh*OW + ow holds x[image, c, oh*stride - pad + r, ow*stride - pad + s], zero in the padding.
+/// Pack builds it from x; Unpack folds it back (col2im), summing where windows overlap.
+/// Both split the (image, channel) planes over all cores.
+/// </summary>
+internal static unsafe class Im2Col
+{
+    /// <summary>col (C*R*R, nb*OH*OW) from x (nb, C, H, W).</summary>
+    public static void Pack(float* col, float* x, Conv2dShape s, int nb)
+    {
+        nint colP = (nint)col;
+        nint xP = (nint)x;
+        ForPlanes(nb * s.C, plane => PackPlane((float*)colP, (float*)xP, s, nb, plane));
+    }
+
+    /// <summary>dx (nb, C, H, W) = col2im(col (C*R*R, nb*OH*OW)); dx is written, not accumulated.</summary>
+    public static void Unpack(float* dx, float* col, Conv2dShape s, int nb)
+    {
+        nint dxP = (nint)dx;
+        nint colP = (nint)col;
+        ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackPlane(float* col, float* x, in Conv2dShape s, int nb, int plane)
+    {
+        int image = plane / s.C;
+        int c = plane % s.C;
+        int oh = s.OutH;
+        int ow = s.OutW;
+        long ld = (long)nb * oh * ow;
+        float* src = x + (long)plane * s.H * s.W;
+        for (int r = 0; r < s.R; r++)
+        {
+            for (int q = 0; q < s.R; q++)
+            {
+                float* dst = col + ((long)(c * s.R + r) * s.R + q) * ld + (long)image * oh * ow;
+                var (lo, hi) = ValidColumns(s, q);
+                for (int i = 0; i < oh; i++)
+                {
+                    float* d = dst + (long)i * ow;
+                    int ih = i * s.Stride - s.Pad + r;
+                    if (ih < 0 || ih >= s.H)
+                    {
+                        new Span<float>(d, ow).Clear();
+                        continue;
+                    }
+                    float* row = src + (long)ih * s.W - s.Pad + q;
+                    new Span<float>(d, lo).Clear();
+                    if (s.Stride == 1)
+                    {
+                        new ReadOnlySpan<float>(row + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                    }
+                    else
+                    {
+                        for (int j = lo; j < hi; j++)
+                        {
+                            d[j] = row[j * s.Stride];
+                        }
+                    }
+                    new Span<float>(d + hi, ow - hi).Clear();
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackPlane(float* dx, float* col, in Conv2dShape s, int nb, int plane)
+    {
+        int image = plane / s.C;
+        int c = plane % s.C;
+        int oh = s.OutH;
+        int ow = s.OutW;
+        long ld = (long)nb * oh * ow;
+        float* dst = dx + (long)plane * s.H * s.W;
+        new Span<float>(dst, s.H * s.W).Clear();
+        for (int r = 0; r < s.R; r++)
+        {
+            for (int q = 0; q < s.R; q++)
+            {
+                float* src = col + ((long)(c * s.R + r) * s.R + q) * ld + (long)image * oh * ow;
+                var (lo, hi) = ValidColumns(s, q);
+                for (int i = 0; i < oh; i++)
+                {
+                    int ih = i * s.Stride - s.Pad + r;
+                    if (ih < 0 || ih >= s.H)
+                    {
+                        continue;
+                    }
+                    float* row = dst + (long)ih * s.W - s.Pad + q;
+                    float* from = src + (long)i * ow;
+                    if (s.Stride == 1)
+                    {
+                        AddTo(row + lo, from + lo, hi - lo);
+                    }
+                    else
+                    {
+                        for (int j = lo; j < hi; j++)
+                        {
+                            row[j * s.Stride] += from[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The output columns [lo, hi) whose kernel column q lands inside the image.</summary>
+    internal static (int Lo, int Hi) ValidColumns(in Conv2dShape s, int q)
+    {
+        // iw = ow * stride - pad + q must satisfy 0 <= iw < W.
+        int lo = Math.Max(0, (s.Pad - q + s.Stride - 1) / s.Stride);
+        int hi = Math.Min(s.OutW, (s.W - 1 + s.Pad - q) / s.Stride + 1);
+        if (s.W - 1 + s.Pad - q < 0)
+        {
+            hi = 0;
+        }
+        return (Math.Min(lo, s.OutW), Math.Max(hi, Math.Min(lo, s.OutW)));
+    }
+
+    private static void AddTo(float* dst, float* src, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        }
+        for (; i < n; i++)
+        {
+            dst[i] += src[i];
+        }
+    }
+
+    private static void ForPlanes(int planes, Action<int> body)
+    {
+        int threads = Math.Min(Environment.ProcessorCount, planes);
+        if (threads <= 1)
+        {
+            for (int p = 0; p < planes; p++)
+            {
+                body(p);
+            }
+            return;
+        }
+        Parallel.For(0, threads, t =>
+        {
+            int end = (int)((long)(t + 1) * planes / threads);
+            for (int p = (int)((long)t * planes / threads); p < end; p++)
+            {
+                body(p);
+            }
+        });
+    }
+}

@@ -1,0 +1,49 @@
+namespace EmpSsl.Train;
+
+/// <summary>Named starting points; any option on the command line overrides a preset's field.</summary>
+public static class Presets
+{
+    public static readonly IReadOnlyDictionary<string, TrainConfig> All = new Dictionary<string, TrainConfig>
+    {
+        // The paper's CIFAR-10 setting: ResNet-18, 16x16 crops (scale .25) up to 32x32, n = 20, batch 100,
+        // official projector, LARS lr .3, 128-crop bag-of-features evaluation.
+        ["paper-cifar10"] = new TrainConfig
+        {
+            Preset = "paper-cifar10",
+            Dataset = "cifar10",
+            Width = 1.0,
+            CropScale = 0.25,
+            CropSize = 32,
+            Patches = 20,
+            Batch = 100,
+            Epochs = 1,
+            Projector = "official",
+            Hidden = 4096,
+            ProjectorOut = 1024,
+            EvalCrops = 128,
+        },
+        // Fashion-MNIST on a 2-core CPU in at most 15 minutes, training and evaluation together.
+        // The recipe and what was tried to get it are in docs/RECIPES.md.
+        ["fmnist-cpu"] = new TrainConfig
+        {
+            Preset = "fmnist-cpu",
+            Dataset = "fmnist",
+            Width = 0.25,
+            CropScale = 0.25,
+            CropSize = 14,
+            Patches = 16,
+            Batch = 100,
+            Epochs = 1,
+            Projector = "paper",
+            Hidden = 4096,
+            ProjectorOut = 512,
+            EvalCrops = 0,
+            EvalFeature = "h",
+        },
+    };
+
+    public static TrainConfig Get(string name) =>
+        All.TryGetValue(name, out var config)
+            ? config
+            : throw new ArgumentException($"unknown preset '{name}'; the presets are: {string.Join(", ", All.Keys)}");
+}

@@ -1,0 +1,98 @@
+using EmpSsl.Kernels.Reference;
+using EmpSsl.Testing;
+
+namespace EmpSsl.Kernels.Tests;
+
+/// <summary>
+/// Convolution forward, backward-data and backward-weight against the spec, on odd spatial sizes (7x5), channel
+/// counts that are not multiples of 16, batch 1, both strides, both paddings, and the 7x7/2 ImageNet stem.
+/// </summary>
+public abstract class Conv2dConformance(string backend) : BackendTest(backend)
+{
+    public static readonly TheoryData<string> Cases = new(CaseNames());
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void ForwardMatchesSpec(string name)
+    {
+        var s = Shape(name);
+        var x = Seeded.Uniform(11, s.InputLength);
+        var w = Seeded.Uniform(12, s.WeightLength);
+        var dx = In(x);
+        var dw = In(w);
+        var dy = Out(s.OutputLength);
+
+        K.Conv2dForward(dy.Span, dx.Span, dw.Span, s);
+        var expected = new double[s.OutputLength];
+        Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
+
+        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, Tol.Gemm);
+        VerifyUnchanged("Conv2dForward x", dx, x);
+        VerifyUnchanged("Conv2dForward w", dw, w);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void BackwardDataWritesSpec(string name)
+    {
+        var s = Shape(name);
+        var dyData = Seeded.Uniform(13, s.OutputLength);
+        var w = Seeded.Uniform(14, s.WeightLength);
+        var dy = In(dyData);
+        var dw = In(w);
+        var dx = Out(s.InputLength);
+
+        K.Conv2dBackwardData(dx.Span, dy.Span, dw.Span, s);
+        var expected = new double[s.InputLength];
+        Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
+
+        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, Tol.Gemm);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void BackwardWeightAccumulates(string name)
+    {
+        var s = Shape(name);
+        var dyData = Seeded.Uniform(15, s.OutputLength);
+        var x = Seeded.Uniform(16, s.InputLength);
+        // dw starts from random values, not zero: the parameter gradient must be added to what is there.
+        var dw0 = Seeded.Uniform(17, s.WeightLength);
+        var dy = In(dyData);
+        var dx = In(x);
+        var dw = In(dw0);
+
+        K.Conv2dBackwardWeight(dw.Span, dy.Span, dx.Span, s);
+        var expected = Seeded.Widen(dw0);
+        Ref.Conv2dBackwardWeight(expected, Seeded.Widen(dyData), Seeded.Widen(x), s);
+
+        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, Tol.Gemm);
+    }
+
+    private static IEnumerable<string> CaseNames() =>
+        ["3x3 s1 p1", "3x3 s2 p1", "3x3 s1 p0", "1x1 s1 p0", "1x1 s2 p0", "7x7 s2 p3 stem", "3x3 s1 p1 wide"];
+
+    /// <summary>Named cases so the test list reads well; the sizes shrink on ILGPU's CPU accelerator.</summary>
+    private Conv2dShape Shape(string name) => (name, Tiny) switch
+    {
+        ("3x3 s1 p1", _) => new(N: 2, C: 3, H: 7, W: 5, K: 5, R: 3, Stride: 1, Pad: 1),
+        ("3x3 s2 p1", _) => new(N: 1, C: 5, H: 7, W: 5, K: 17, R: 3, Stride: 2, Pad: 1),
+        ("3x3 s1 p0", _) => new(N: 1, C: 2, H: 5, W: 6, K: 3, R: 3, Stride: 1, Pad: 0),
+        ("1x1 s1 p0", _) => new(N: 2, C: 17, H: 7, W: 5, K: 6, R: 1, Stride: 1, Pad: 0),
+        ("1x1 s2 p0", _) => new(N: 1, C: 6, H: 7, W: 5, K: 19, R: 1, Stride: 2, Pad: 0),
+        ("7x7 s2 p3 stem", true) => new(N: 1, C: 3, H: 13, W: 11, K: 4, R: 7, Stride: 2, Pad: 3),
+        ("7x7 s2 p3 stem", false) => new(N: 2, C: 3, H: 32, W: 30, K: 16, R: 7, Stride: 2, Pad: 3),
+        ("3x3 s1 p1 wide", true) => new(N: 1, C: 18, H: 4, W: 3, K: 20, R: 3, Stride: 1, Pad: 1),
+        ("3x3 s1 p1 wide", false) => new(N: 2, C: 64, H: 8, W: 8, K: 72, R: 3, Stride: 1, Pad: 1),
+        _ => throw new ArgumentException($"no conv case '{name}'"),
+    };
+}
+
+[Collection(Backends.Cpu)]
+public sealed class Conv2dConformanceCpu() : Conv2dConformance(Backends.Cpu);
+
+[Collection(Backends.IlgpuCpu)]
+public sealed class Conv2dConformanceIlgpuCpu() : Conv2dConformance(Backends.IlgpuCpu);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCuda() : Conv2dConformance(Backends.Cuda);

@@ -1,0 +1,118 @@
+using EmpSsl.Kernels.Cpu;
+
+namespace EmpSsl.Kernels.Tests;
+
+/// <summary>
+/// The fast CPU Conv2d passes (im2col + packed GEMM over chunks of images, or a plain GEMM for 1x1
+/// stride 1) against their plain float64 loops in Conv2d.cs. Odd spatial sizes, channel counts that are
+/// not multiples of the vector width, batch 1, stride 2, 1x1 and 5x5 kernels, and a batch big enough to
+/// take several im2col chunks. dx is NaN-poisoned before the call (written); dw starts random (accumulated).
+/// </summary>
+public sealed class CpuConv2dTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, int> Shapes() => new()
+    {
+        // N, C, H, W, K, R, stride, pad
+        { 1, 3, 7, 5, 5, 3, 1, 1 },
+        { 2, 17, 7, 5, 19, 3, 1, 1 },
+        { 2, 17, 7, 5, 19, 3, 2, 1 },
+        { 3, 16, 8, 8, 33, 3, 1, 1 },
+        { 2, 5, 6, 7, 7, 3, 1, 0 },
+        { 2, 4, 9, 11, 6, 5, 1, 2 },
+        { 2, 17, 7, 5, 31, 1, 1, 0 },
+        { 2, 20, 9, 9, 12, 1, 2, 0 },
+        { 1, 40, 12, 12, 48, 3, 1, 1 },
+        { 2, 6, 9, 7, 10, 3, 2, 1 },
+        // One image's columns take 64*9*32*32 floats, so 4 images span two im2col chunks.
+        { 4, 64, 32, 32, 3, 3, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardMatchesPlainLoop(int n, int c, int h, int w, int k, int r, int stride, int pad)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, stride, pad);
+        var rng = new Random(s.GetHashCode());
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        float[] want = new float[s.OutputLength];
+        CpuKernels.Conv2dForwardNaive(want, x, wt, s);
+
+        float[] got = Run(s.OutputLength, float.NaN, (kernels, y) => kernels.Conv2dForward(y, Upload(kernels, x), Upload(kernels, wt), s));
+        CpuCompare.AssertGuards(got, $"Conv2dForward {s}");
+        CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.OutputLength), CpuCompare.Tolerance(s.C * s.R * s.R), $"Conv2dForward {s}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardDataMatchesPlainLoop(int n, int c, int h, int w, int k, int r, int stride, int pad)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, stride, pad);
+        var rng = new Random(s.GetHashCode() + 1);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        float[] want = new float[s.InputLength];
+        CpuKernels.Conv2dBackwardDataNaive(want, dy, wt, s);
+
+        float[] got = Run(s.InputLength, float.NaN, (kernels, dx) => kernels.Conv2dBackwardData(dx, Upload(kernels, dy), Upload(kernels, wt), s));
+        CpuCompare.AssertGuards(got, $"Conv2dBackwardData {s}");
+        CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.InputLength), CpuCompare.Tolerance(s.K * s.R * s.R), $"Conv2dBackwardData {s}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardWeightAccumulatesLikePlainLoop(int n, int c, int h, int w, int k, int r, int stride, int pad)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, stride, pad);
+        var rng = new Random(s.GetHashCode() + 2);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
+        float[] want = (float[])dw0.Clone();
+        CpuKernels.Conv2dBackwardWeightNaive(want, dy, x, s);
+
+        float[] got = Run(dw0, (kernels, dw) => kernels.Conv2dBackwardWeight(dw, Upload(kernels, dy), Upload(kernels, x), s));
+        CpuCompare.AssertGuards(got, $"Conv2dBackwardWeight {s}");
+        CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.WeightLength), CpuCompare.Tolerance(s.N * s.OutH * s.OutW), $"Conv2dBackwardWeight {s}");
+    }
+
+    [Fact]
+    public void WrongWeightLengthThrowsNamingTheOp()
+    {
+        using var kernels = new CpuKernels();
+        var s = new Conv2dShape(1, 2, 4, 4, 3, 3, 1, 1);
+        var x = kernels.Allocate(s.InputLength);
+        var w = kernels.Allocate(s.WeightLength - 1);
+        var y = kernels.Allocate(s.OutputLength);
+        var e = Assert.Throws<ShapeMismatchException>(() => kernels.Conv2dForward(y.Span, x.Span, w.Span, s));
+        Assert.Contains("Conv2dForward", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => kernels.Conv2dBackwardWeight(w.Span, y.Span, x.Span, s));
+        Assert.Contains("Conv2dBackwardWeight", e.Message);
+    }
+
+    private static float[] Run(int length, float fill, Action<CpuKernels, DeviceSpan> op)
+    {
+        var initial = new float[length];
+        Array.Fill(initial, fill);
+        return Run(initial, op);
+    }
+
+    /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
+    private static float[] Run(float[] initial, Action<CpuKernels, DeviceSpan> op)
+    {
+        using var kernels = new CpuKernels();
+        var buffer = kernels.Allocate(initial.Length + 2 * CpuCompare.Guard);
+        kernels.Upload(buffer.Span, CpuCompare.WithGuards(initial));
+        op(kernels, buffer.Slice(CpuCompare.Guard, initial.Length));
+        var got = new float[buffer.Length];
+        kernels.Download(buffer.Span, got);
+        return got;
+    }
+
+    private static DeviceSpan Upload(CpuKernels kernels, float[] x)
+    {
+        var buffer = kernels.Allocate(x.Length);
+        kernels.Upload(buffer.Span, x);
+        return buffer.Span;
+    }
+}
