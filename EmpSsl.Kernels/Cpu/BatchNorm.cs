@@ -76,24 +76,48 @@ public sealed unsafe partial class CpuKernels
         int width = s.C * s.HW;
         double* s1 = (double*)NativeMemory.Alloc((nuint)width * 2, sizeof(double));
         double* s2 = s1 + width;
-        float* centers = (float*)NativeMemory.AllocZeroed((nuint)width, sizeof(float));
+        float* centers = (float*)NativeMemory.Alloc((nuint)width, sizeof(float));
         var mean = new float[s.C];
         var scale = new float[s.C];
+        var moments = new (double Mean, double Variance)[s.C];
         try
         {
-            ColumnSweep(s1, s2, (float*)px, (float*)px, centers, s.N, width, default(DeviationTerms));
+            // Center the sweep at the mean of the first rows (a second sweep, around the mean, runs only when
+            // that estimate is far off; see ChannelMoments).
+            int sample = Math.Min(s.N, CenterSampleRows);
+            new Span<float>(centers, width).Clear();
+            ColumnSweep(s1, s2, (float*)px, (float*)px, centers, sample, width, default(DeviationTerms));
             for (int c = 0; c < s.C; c++)
             {
-                mean[c] = (float)(SumChannel(s1, c, s.HW) / m);
-                new Span<float>(centers + (long)c * s.HW, s.HW).Fill(mean[c]);
+                mean[c] = (float)(SumChannel(s1, c, s.HW) / ((long)sample * s.HW));
             }
-            ColumnSweep(s1, s2, (float*)px, (float*)px, centers, s.N, width, default(DeviationTerms));
+            for (int pass = 0; ; pass++)
+            {
+                for (int c = 0; c < s.C; c++)
+                {
+                    new Span<float>(centers + (long)c * s.HW, s.HW).Fill(mean[c]);
+                }
+                ColumnSweep(s1, s2, (float*)px, (float*)px, centers, s.N, width, default(DeviationTerms));
+                bool settled = true;
+                for (int c = 0; c < s.C; c++)
+                {
+                    double d = SumChannel(s1, c, s.HW) / m;
+                    double m2 = SumChannel(s2, c, s.HW) / m;
+                    settled &= 4 * d * d <= 3 * m2;
+                    moments[c] = (mean[c] + d, Math.Max(m2 - d * d, 0));
+                }
+                if (settled || pass == 1)
+                {
+                    break;
+                }
+                for (int c = 0; c < s.C; c++)
+                {
+                    mean[c] = (float)moments[c].Mean;
+                }
+            }
             for (int c = 0; c < s.C; c++)
             {
-                // Centered at the float mean: add back the remaining offset d exactly.
-                double d = SumChannel(s1, c, s.HW) / m;
-                double variance = Math.Max(SumChannel(s2, c, s.HW) / m - d * d, 0);
-                (mean[c], scale[c]) = Finish(c, mean[c] + d, variance);
+                (mean[c], scale[c]) = Finish(c, moments[c].Mean, moments[c].Variance);
             }
         }
         finally
@@ -224,15 +248,19 @@ public sealed unsafe partial class CpuKernels
         ApplyChannels((float*)pdx, (float*)pdy, (float*)px, s, means, kOf, kaOf, kbOf, default(BatchNormGradOp));
     }
 
+    /// <summary>Rows whose mean centers the column sweeps of small-HW BatchNorm.</summary>
+    private const int CenterSampleRows = 32;
+
     /// <summary>
     /// Mean and biased variance of one channel: N rows of hw floats, rowStride apart. One pass around the
-    /// channel's first value suffices when the mean lies within a standard deviation of it (the shifted
-    /// formula then loses at most a factor 2); otherwise a second pass runs around the mean.
+    /// first row's mean suffices when the mean lies within sqrt(3) standard deviations of it (the shifted
+    /// formula var = E[(x - c)^2] - (mean - c)^2 then loses at most a factor 4); otherwise a second pass
+    /// runs around the mean.
     /// </summary>
     private static (double Mean, double Variance) ChannelMoments(float* xc, int n, long rowStride, int hw)
     {
         long m = (long)n * hw;
-        float center = xc[0];
+        float center = (float)(SimdReduce.Sum(xc, hw) / hw);
         for (int pass = 0; ; pass++)
         {
             double s1 = 0;
@@ -246,7 +274,7 @@ public sealed unsafe partial class CpuKernels
             }
             double d = s1 / m;
             double m2 = s2 / m;
-            if (2 * d * d <= m2 || pass == 1)
+            if (4 * d * d <= 3 * m2 || pass == 1)
             {
                 return (center + d, Math.Max(m2 - d * d, 0));
             }

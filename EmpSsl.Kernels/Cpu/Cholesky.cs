@@ -10,6 +10,12 @@ public sealed unsafe partial class CpuKernels
     /// <summary>Panel width of the blocked factorization: the transposed panel (64 x n) stays in L2.</summary>
     private const int CholeskyPanel = 64;
 
+    /// <summary>Blocks up to this size factor unblocked; it is also the inner panel width of the diagonal blocks.</summary>
+    private const int CholeskyLeaf = 16;
+
+    /// <summary>A panel width that overrides <see cref="CholeskyPanel"/> when positive (benchmarks tune with it).</summary>
+    internal static int CholeskyPanelOverride { get; set; }
+
     /// <summary>From this n up, one matrix is worth splitting over the cores (below it the batch is split instead).</summary>
     private const int CholeskySplitMinN = 192;
 
@@ -45,12 +51,13 @@ public sealed unsafe partial class CpuKernels
         long size = (long)n * n;
         var failures = new (int Pivot, double Value)?[batch];
         bool split = n >= CholeskySplitMinN && batch < Environment.ProcessorCount;
+        int panel = CholeskyPanelOverride > 0 ? CholeskyPanelOverride : n > 2 * CholeskyPanel ? CholeskyPanel : CholeskyLeaf;
 
         void One(int m)
         {
             float* lm = (float*)pl + m * size;
             CopyLower(lm, (float*)pa + m * size, n);
-            int bad = CholeskyFactor(lm, n, split, out double value);
+            int bad = CholeskyFactor(lm, n, n, panel, split, out double value);
             if (bad >= 0)
             {
                 failures[m] = (bad, value);
@@ -108,6 +115,48 @@ public sealed unsafe partial class CpuKernels
         }
         nint px = (nint)SimdDriver.P(x);
         nint pl = (nint)SimdDriver.P(l);
+        // The backward sweep walks the columns of L: a transposed copy makes them contiguous rows.
+        long size = (long)n * n;
+        nint pu = (nint)NativeMemory.AlignedAlloc((nuint)(batch * size) * sizeof(float), 64);
+        try
+        {
+            SimdDriver.ForItems(batch, size, (first, count) =>
+            {
+                for (int m = first; m < first + count; m++)
+                {
+                    TransposeLower((float*)pu + m * size, (float*)pl + m * size, n);
+                }
+            });
+            SolveChunks(px, pl, pu, n, nrhs, batch);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree((void*)pu);
+        }
+    }
+
+    /// <summary>u (n, n) = the lower triangle of l transposed; u's lower triangle is left unwritten.</summary>
+    private static void TransposeLower(float* u, float* l, int n)
+    {
+        const int tile = 32;
+        for (int i0 = 0; i0 < n; i0 += tile)
+        {
+            for (int j0 = 0; j0 <= i0; j0 += tile)
+            {
+                for (int i = i0; i < Math.Min(i0 + tile, n); i++)
+                {
+                    for (int j = j0; j <= Math.Min(Math.Min(j0 + tile - 1, i), n - 1); j++)
+                    {
+                        u[(long)j * n + i] = l[(long)i * n + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Solves x in place, in independent tasks of one matrix and up to 32 right-hand-side columns each.</summary>
+    private static void SolveChunks(nint px, nint pl, nint pu, int n, int nrhs, int batch)
+    {
         int width = nrhs <= 8 ? 8 : SolveChunk;
         int chunks = (nrhs + width - 1) / width;
         SimdDriver.ForItems(batch * chunks, 2L * n * n * width, (first, count) =>
@@ -129,11 +178,11 @@ public sealed unsafe partial class CpuKernels
                     }
                     if (width == SolveChunk)
                     {
-                        SolveColumns32((float*)pl + (long)m * n * n, t, n);
+                        SolveColumns32((float*)pl + (long)m * n * n, (float*)pu + (long)m * n * n, t, n);
                     }
                     else
                     {
-                        SolveColumns8((float*)pl + (long)m * n * n, t, n);
+                        SolveColumns8((float*)pl + (long)m * n * n, (float*)pu + (long)m * n * n, t, n);
                     }
                     for (int i = 0; i < n; i++)
                     {
@@ -161,47 +210,67 @@ public sealed unsafe partial class CpuKernels
     }
 
     /// <summary>
-    /// Blocked right-looking Cholesky in place on the lower triangle of l (n, n): per panel of 64 columns,
-    /// factor the diagonal block, solve the panel below it (transposed, so the solve runs along vectors),
-    /// then update the trailing lower triangle with the register tiles of <see cref="SimdSyrk"/>.
+    /// Blocked right-looking Cholesky in place on the lower triangle of the (n, n) matrix at l, rows
+    /// <paramref name="stride"/> apart. Per panel of nb columns: factor the diagonal block, solve the panel
+    /// below it, both on a transposed copy so that they run along vectors, then update the trailing lower
+    /// triangle with the register tiles of <see cref="SimdSyrk"/>. Panels of 64 factor their diagonal block
+    /// recursively with panels of 16, which factor the block and solve the rows below it in one sweep.
     /// The upper triangle collects junk from the diagonal tiles. Returns the failing pivot, or -1.
     /// </summary>
-    private static int CholeskyFactor(float* l, int n, bool split, out double badValue)
+    private static int CholeskyFactor(float* l, long stride, int n, int nb, bool split, out double badValue)
     {
         badValue = 0;
-        long panelLd = (n + SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
-        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)(CholeskyPanel * panelLd) * sizeof(float), 64);
+        bool leaf = nb <= CholeskyLeaf || nb >= n;
+        nb = leaf ? Math.Min(nb, CholeskyLeaf) : nb;
+        // The panel holds rows [k, n) transposed, and every row must stay readable for a whole tile past its end.
+        long pld = (n + 2L * SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
+        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)(nb * pld) * sizeof(float), 64);
         try
         {
-            for (int k = 0; k < n; k += CholeskyPanel)
+            for (int k = 0; k < n; k += nb)
             {
-                int b = Math.Min(CholeskyPanel, n - k);
-                int bad = FactorDiagonalBlock(l, n, k, b, out badValue);
-                if (bad >= 0)
-                {
-                    return bad;
-                }
+                int b = Math.Min(nb, n - k);
                 int m = n - k - b;
+                var step = new PanelStep(l, stride, k, b, m, panel, pld);
+                if (leaf)
+                {
+                    int bad = step.FactorAndSolve(out badValue);
+                    if (bad >= 0)
+                    {
+                        return k + bad;
+                    }
+                }
+                else
+                {
+                    int bad = CholeskyFactor(l + k * stride + k, stride, b, CholeskyLeaf, false, out badValue);
+                    if (bad >= 0)
+                    {
+                        return k + bad;
+                    }
+                    if (split)
+                    {
+                        SimdDriver.For(m, 256, step.Solve);
+                    }
+                    else
+                    {
+                        step.Solve(0, m);
+                    }
+                }
                 if (m == 0)
                 {
                     break;
                 }
-                long ld = (m + SimdSyrk.Cols512 - 1) & ~(long)(SimdSyrk.Cols512 - 1);
-                nint pl = (nint)l;
-                nint pp = (nint)panel;
+                int tiles = (m + SimdSyrk.Rows - 1) / SimdSyrk.Rows;
                 if (split)
                 {
-                    SimdDriver.For(ld, 256, (c0, width) => SolvePanel((float*)pl, n, k, b, m, (float*)pp, ld, c0, width));
-                    int tiles = (m + SimdSyrk.Rows - 1) / SimdSyrk.Rows;
                     // The bottom tiles are the longest: hand them out first.
-                    Parallel.For(0, tiles, t => UpdateTrailing((float*)pl, n, k, b, m, (float*)pp, ld, tiles - 1 - t));
+                    Parallel.For(0, tiles, t => step.Update(tiles - 1 - t, leaf));
                 }
                 else
                 {
-                    SolvePanel(l, n, k, b, m, panel, ld, 0, ld);
-                    for (int t = 0; t * SimdSyrk.Rows < m; t++)
+                    for (int t = 0; t < tiles; t++)
                     {
-                        UpdateTrailing(l, n, k, b, m, panel, ld, t);
+                        step.Update(t, leaf);
                     }
                 }
             }
@@ -213,77 +282,106 @@ public sealed unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>Unblocked left-looking Cholesky of the diagonal block [k, k + b), whose earlier columns are already subtracted.</summary>
-    private static int FactorDiagonalBlock(float* l, int n, int k, int b, out double badValue)
-    {
-        badValue = 0;
-        for (int j = k; j < k + b; j++)
-        {
-            float* lj = l + (long)j * n;
-            double d = lj[j] - SimdReduce.Dot(lj + k, lj + k, j - k);
-            if (!(d > 0))
-            {
-                badValue = d;
-                return j;
-            }
-            double ljj = Math.Sqrt(d);
-            lj[j] = (float)ljj;
-            for (int i = j + 1; i < k + b; i++)
-            {
-                float* li = l + (long)i * n;
-                li[j] = (float)((li[j] - SimdReduce.Dot(li + k, lj + k, j - k)) / ljj);
-            }
-        }
-        return -1;
-    }
-
     /// <summary>
-    /// Columns [c0, c0 + width) of the transposed panel P (b, ld), P[p, i] = l[k + b + i, k + p]: packs them
-    /// (zeros past m), solves X L_kk^T = A along the rows of P, and writes the solved columns back into l.
+    /// One panel step at column k: the diagonal block [k, k + b) and the m rows below it. The panel buffer
+    /// holds the panel transposed, P[p, i] = l[k + i, k + p] (leaf steps, rows [k, n)) or
+    /// P[p, i] = l[k + b + i, k + p] (wide steps, rows below the block, whose block is already factored).
     /// </summary>
-    private static void SolvePanel(float* l, int n, int k, int b, int m, float* panel, long ld, long c0, long width)
+    private readonly struct PanelStep(float* l, long stride, int k, int b, int m, float* panel, long pld)
     {
-        long live = Math.Max(0, Math.Min(width, m - c0));
-        for (int p = 0; p < b; p++)
+        /// <summary>Factors the diagonal block and solves the rows below it, in one sweep over P; returns the failing pivot or -1.</summary>
+        public int FactorAndSolve(out double badValue)
         {
-            float* row = panel + p * ld + c0;
-            for (long i = 0; i < live; i++)
-            {
-                row[i] = l[(k + b + c0 + i) * n + k + p];
-            }
-            new Span<float>(row + live, (int)(width - live)).Clear();
-        }
-        for (int j = 0; j < b; j++)
-        {
-            float* rj = panel + j * ld + c0;
-            SimdDriver.MapRange(rj, rj, width, new DivideOp(l[(long)(k + j) * n + k + j]));
-            for (int q = j + 1; q < b; q++)
-            {
-                float* rq = panel + q * ld + c0;
-                SimdDriver.MapRange(rq, rq, rj, width, new AxpyOp(-l[(long)(k + q) * n + k + j]));
-            }
-        }
-        for (long i = 0; i < live; i++)
-        {
-            float* dst = l + (k + b + c0 + i) * n + k;
+            badValue = 0;
+            int rows = b + m;
+            long width = pld;
+            float* top = l + k * stride + k;
             for (int p = 0; p < b; p++)
             {
-                dst[p] = panel[p * ld + c0 + i];
+                float* row = panel + p * pld;
+                for (int i = p; i < rows; i++)
+                {
+                    row[i] = top[i * stride + p];
+                }
+                new Span<float>(row + rows, (int)(width - rows)).Clear();
             }
+            for (int j = 0; j < b; j++)
+            {
+                float* rj = panel + j * pld;
+                float d = rj[j];
+                if (!(d > 0))
+                {
+                    badValue = d;
+                    return j;
+                }
+                float pivot = MathF.Sqrt(d);
+                rj[j] = pivot;
+                SimdDriver.MapRange(rj + j + 1, rj + j + 1, rows - j - 1, new DivideOp(pivot));
+                for (int q = j + 1; q < b; q++)
+                {
+                    float* rq = panel + q * pld;
+                    SimdDriver.MapRange(rq + q, rq + q, rj + q, rows - q, new AxpyOp(-rj[q]));
+                }
+            }
+            for (int i = 0; i < rows; i++)
+            {
+                float* dst = top + i * stride;
+                for (int p = 0; p <= Math.Min(i, b - 1); p++)
+                {
+                    dst[p] = panel[p * pld + i];
+                }
+            }
+            return -1;
+        }
+
+        /// <summary>Rows [r0, r0 + count) below the factored block: pack into P, solve X L_kk^T = A along P's rows, write back.</summary>
+        public void Solve(long r0, long count)
+        {
+            float* below = l + (k + b + r0) * stride + k;
+            long end = r0 + count == m ? pld : r0 + count;
+            for (int p = 0; p < b; p++)
+            {
+                float* row = panel + p * pld;
+                for (long i = 0; i < count; i++)
+                {
+                    row[r0 + i] = below[i * stride + p];
+                }
+                // The last piece also zeroes the padding that the update tiles read past m.
+                new Span<float>(row + r0 + count, (int)(end - r0 - count)).Clear();
+            }
+            float* diagonal = l + k * stride + k;
+            for (int j = 0; j < b; j++)
+            {
+                float* rj = panel + j * pld + r0;
+                SimdDriver.MapRange(rj, rj, count, new DivideOp(diagonal[j * stride + j]));
+                for (int q = j + 1; q < b; q++)
+                {
+                    float* rq = panel + q * pld + r0;
+                    SimdDriver.MapRange(rq, rq, rj, count, new AxpyOp(-diagonal[q * stride + j]));
+                }
+            }
+            for (long i = 0; i < count; i++)
+            {
+                for (int p = 0; p < b; p++)
+                {
+                    below[i * stride + p] = panel[p * pld + r0 + i];
+                }
+            }
+        }
+
+        /// <summary>Row tile t of the trailing matrix: its lower part (through the diagonal) -= its panel rows times P.</summary>
+        public void Update(int t, bool leaf)
+        {
+            int i0 = t * SimdSyrk.Rows;
+            int rows = Math.Min(SimdSyrk.Rows, m - i0);
+            float* rowStart = l + (k + b + i0) * stride;
+            float* p = leaf ? panel + b : panel;
+            SimdSyrk.Update(rowStart + k + b, stride, rowStart + k, stride, p, pld, b, rows, Math.Min(i0 + rows, m));
         }
     }
 
-    /// <summary>Row tile t of the trailing matrix: its lower part (through the diagonal) -= its panel rows times the panel.</summary>
-    private static void UpdateTrailing(float* l, int n, int k, int b, int m, float* panel, long ld, int t)
-    {
-        int i0 = t * SimdSyrk.Rows;
-        int rows = Math.Min(SimdSyrk.Rows, m - i0);
-        float* rowStart = l + (long)(k + b + i0) * n;
-        SimdSyrk.Update(rowStart + k + b, n, rowStart + k, n, panel, ld, b, rows, Math.Min(i0 + rows, m));
-    }
-
-    /// <summary>Forward then backward substitution on t (n, 32): L y = t, then L^T x = y, in place.</summary>
-    private static void SolveColumns32(float* l, float* t, int n)
+    /// <summary>Forward then backward substitution on t (n, 32): L y = t, then U x = y with U = L^T, in place.</summary>
+    private static void SolveColumns32(float* l, float* u, float* t, int n)
     {
         for (int i = 0; i < n; i++)
         {
@@ -311,6 +409,7 @@ public sealed unsafe partial class CpuKernels
         for (int i = n - 1; i >= 0; i--)
         {
             float* ti = t + (long)i * SolveChunk;
+            float* ui = u + (long)i * n;
             var a0 = Vector256.Load(ti);
             var a1 = Vector256.Load(ti + 8);
             var a2 = Vector256.Load(ti + 16);
@@ -318,13 +417,13 @@ public sealed unsafe partial class CpuKernels
             for (int p = i + 1; p < n; p++)
             {
                 float* tp = t + (long)p * SolveChunk;
-                var s = Vector256.Create(-l[(long)p * n + i]);
+                var s = Vector256.Create(-ui[p]);
                 a0 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp), a0);
                 a1 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 8), a1);
                 a2 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 16), a2);
                 a3 = Vector256.FusedMultiplyAdd(s, Vector256.Load(tp + 24), a3);
             }
-            var d = Vector256.Create(l[(long)i * n + i]);
+            var d = Vector256.Create(ui[i]);
             (a0 / d).Store(ti);
             (a1 / d).Store(ti + 8);
             (a2 / d).Store(ti + 16);
@@ -333,7 +432,7 @@ public sealed unsafe partial class CpuKernels
     }
 
     /// <summary>As <see cref="SolveColumns32"/> on t (n, 8), for a few right-hand sides.</summary>
-    private static void SolveColumns8(float* l, float* t, int n)
+    private static void SolveColumns8(float* l, float* u, float* t, int n)
     {
         for (int i = 0; i < n; i++)
         {
@@ -347,12 +446,13 @@ public sealed unsafe partial class CpuKernels
         }
         for (int i = n - 1; i >= 0; i--)
         {
+            float* ui = u + (long)i * n;
             var a = Vector256.Load(t + (long)i * 8);
             for (int p = i + 1; p < n; p++)
             {
-                a = Vector256.FusedMultiplyAdd(Vector256.Create(-l[(long)p * n + i]), Vector256.Load(t + (long)p * 8), a);
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(-ui[p]), Vector256.Load(t + (long)p * 8), a);
             }
-            (a / Vector256.Create(l[(long)i * n + i])).Store(t + (long)i * 8);
+            (a / Vector256.Create(ui[i])).Store(t + (long)i * 8);
         }
     }
 }

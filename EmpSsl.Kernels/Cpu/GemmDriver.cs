@@ -5,15 +5,15 @@ using System.Runtime.Intrinsics;
 namespace EmpSsl.Kernels.Cpu;
 
 /// <summary>
-/// Tile and cache-block sizes. A B sliver (KC x NR) stays in L1 while the A slivers of an MC x KC block
-/// stream from L2 past it; the packed KC x NC block of B sits in L3. Measured on Zen 4 (32 KiB L1d,
-/// 1 MiB L2 per core).
+/// Tile and cache-block sizes, chosen for Zen 4 (32 KiB L1d, 1 MiB L2 per core, 32 MiB shared L3):
+/// a B sliver (KC x NR, 16 KiB with AVX2) stays in L1 while the A slivers of an MC x KC block (144 KiB)
+/// stream from L2 past it; the packed KC x NC block of B sits in L3. KC 192-384 and MC 96-288 measured
+/// the same within the noise of a shared machine.
 /// </summary>
 internal static class GemmBlocking
 {
     /// <summary>The register tile this CPU runs fastest: the wide one wherever Vector512 is in hardware.</summary>
     public static GemmTiling Native => new(Vector512.IsHardwareAccelerated);
-
 
     public const int KC = 256;
 
@@ -21,6 +21,10 @@ internal static class GemmBlocking
 
     public const int NC = 2048;
 
+    /// <summary>The most floats of packed A kept for all of K (in L2), and B's column block beside it.</summary>
+    public const int KeptA = 1 << 16;
+
+    public const int NCKeptA = 512;
 
     /// <summary>Below this many flops one thread finishes before the others would have started.</summary>
     public const long ParallelFlops = 1L << 22;
@@ -129,8 +133,11 @@ internal static unsafe class GemmDriver
         int kcMax = (k + kBlocks - 1) / kBlocks;
         int mBlocks = (m1 - m0 + GemmBlocking.MC - 1) / GemmBlocking.MC;
         int mcMax = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
-        int ncMax = Math.Min(GemmBlocking.NC, (n1 - n0 + nr - 1) / nr * nr);
-        float* pa = Buffer(ref s_packA, mcMax * kcMax);
+        // A short, wide A (a convolution's weights, M = channels) is packed once for all of K and kept
+        // in L2; B then goes in L2-sized column blocks instead of one L3-sized block.
+        bool keepA = mBlocks == 1 && (long)mcMax * kBlocks * kcMax <= GemmBlocking.KeptA;
+        int ncMax = Math.Min(keepA ? GemmBlocking.NCKeptA : GemmBlocking.NC, (n1 - n0 + nr - 1) / nr * nr);
+        float* pa = Buffer(ref s_packA, mcMax * kcMax * (keepA ? kBlocks : 1));
         float* pb = Buffer(ref s_packB, ncMax * kcMax);
         for (int jc = n0; jc < n1; jc += ncMax)
         {
@@ -143,14 +150,18 @@ internal static unsafe class GemmDriver
                 for (int ic = m0; ic < m1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
-                    GemmPacking.PackA(pa, a, transA, ic, mc, pc, kc, mr);
+                    float* pai = keepA ? pa + (long)(pc / kcMax) * mcMax * kcMax : pa;
+                    if (!keepA || jc == n0)
+                    {
+                        GemmPacking.PackA(pai, a, transA, ic, mc, pc, kc, mr);
+                    }
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);
-                            Tile(pa + (long)ir * kc, pb + (long)jr * kc, kc, c, ic + ir, jc + jr, rows, cols, alpha, blockBeta, tiling);
+                            Tile(pai + (long)ir * kc, pb + (long)jr * kc, kc, c, ic + ir, jc + jr, rows, cols, alpha, blockBeta, tiling);
                         }
                     }
                 }
@@ -163,9 +174,14 @@ internal static unsafe class GemmDriver
     {
         int nr = tiling.NR;
         int half = nr / 2;
-        if (rows == tiling.MR && cols == nr && c.Run(j) >= half && c.Run(j + half) >= half)
+        bool whole = cols == nr && c.Run(j) >= half && c.Run(j + half) >= half;
+        if (whole && rows == tiling.MR)
         {
             GemmMicroKernel.Run(a, b, kc, c.At(i, j), c.At(i, j + half), c.Ld, alpha, beta, tiling.Wide);
+        }
+        else if (whole && rows <= 4 && !tiling.Wide)
+        {
+            GemmMicroKernel.Run256Rows4(a, b, kc, c.At(i, j), c.At(i, j + half), c.Ld, alpha, beta, rows);
         }
         else
         {

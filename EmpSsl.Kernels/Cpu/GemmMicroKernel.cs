@@ -149,6 +149,60 @@ internal static unsafe class GemmMicroKernel
         Store(c1 + 5 * ldc, c51, alpha, beta);
     }
 
+    /// <summary>
+    /// The bottom tile of an M that MR = 6 does not divide (64, 128, 256 and 512 channels leave 2 or 4 rows):
+    /// 4 rows of 8 accumulators, enough to cover the FMA latency, storing only the first `rows` rows.
+    /// Reads the 6-row packed sliver.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run256Rows4(float* a, float* b, int kc, float* c0, float* c1, long ldc, float alpha, float beta, int rows)
+    {
+        var c00 = Vector256<float>.Zero;
+        var c01 = c00;
+        var c10 = c00;
+        var c11 = c00;
+        var c20 = c00;
+        var c21 = c00;
+        var c30 = c00;
+        var c31 = c00;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var ak = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ak, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(ak, b1, c01);
+            ak = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ak, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(ak, b1, c11);
+            ak = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ak, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(ak, b1, c21);
+            ak = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ak, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(ak, b1, c31);
+            a += 6;
+            b += 16;
+        }
+        Store(c0, c00, alpha, beta);
+        Store(c1, c01, alpha, beta);
+        if (rows > 1)
+        {
+            Store(c0 + ldc, c10, alpha, beta);
+            Store(c1 + ldc, c11, alpha, beta);
+        }
+        if (rows > 2)
+        {
+            Store(c0 + 2 * ldc, c20, alpha, beta);
+            Store(c1 + 2 * ldc, c21, alpha, beta);
+        }
+        if (rows > 3)
+        {
+            Store(c0 + 3 * ldc, c30, alpha, beta);
+            Store(c1 + 3 * ldc, c31, alpha, beta);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, Vector512<float> acc, float alpha, float beta)
     {

@@ -227,6 +227,26 @@ internal static unsafe class GemmPacking
         var r6 = Avx.LoadVector256(src + Math.Min(6, rows - 1) * srcLd);
         var r7 = Avx.LoadVector256(src + Math.Min(7, rows - 1) * srcLd);
 
+        Transpose8x8(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstLd);
+    }
+
+    /// <summary>dst[c * dstLd + r] = src[offsets[r] + c] for 8 rows at arbitrary offsets.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(float* src, long* offsets, float* dst, long dstLd)
+    {
+        Transpose8x8(
+            Avx.LoadVector256(src + offsets[0]), Avx.LoadVector256(src + offsets[1]),
+            Avx.LoadVector256(src + offsets[2]), Avx.LoadVector256(src + offsets[3]),
+            Avx.LoadVector256(src + offsets[4]), Avx.LoadVector256(src + offsets[5]),
+            Avx.LoadVector256(src + offsets[6]), Avx.LoadVector256(src + offsets[7]),
+            dst, dstLd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, long dstLd)
+    {
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);

@@ -4,70 +4,19 @@ using System.Runtime.Intrinsics;
 namespace EmpSsl.Kernels.Cpu;
 
 /// <summary>
-/// The column matrix of a chunk of images, col (C*R*R, nb*OH*OW): row (c*R + r)*R + s, column
-/// image*OH*OW + oh*OW + ow holds x[image, c, oh*stride - pad + r, ow*stride - pad + s], zero in the padding.
-/// Pack builds it from x; Unpack folds it back (col2im), summing where windows overlap.
-/// Both split the (image, channel) planes over all cores.
+/// col2im for a chunk of images: folds a column matrix col (C*R*R, nb*OH*OW) (row (c*R + r)*R + s, column
+/// image*OH*OW + oh*OW + ow, the gradient for x[image, c, oh*stride - pad + r, ow*stride - pad + s]) back
+/// onto the images, summing where windows overlap and dropping the padding. Splits the (image, channel)
+/// planes over all cores. The forward direction is never stored: see <see cref="Im2ColMatrix"/>.
 /// </summary>
 internal static unsafe class Im2Col
 {
-    /// <summary>col (C*R*R, nb*OH*OW) from x (nb, C, H, W).</summary>
-    public static void Pack(float* col, float* x, Conv2dShape s, int nb)
-    {
-        nint colP = (nint)col;
-        nint xP = (nint)x;
-        ForPlanes(nb * s.C, plane => PackPlane((float*)colP, (float*)xP, s, nb, plane));
-    }
-
     /// <summary>dx (nb, C, H, W) = col2im(col (C*R*R, nb*OH*OW)); dx is written, not accumulated.</summary>
     public static void Unpack(float* dx, float* col, Conv2dShape s, int nb)
     {
         nint dxP = (nint)dx;
         nint colP = (nint)col;
         ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackPlane(float* col, float* x, in Conv2dShape s, int nb, int plane)
-    {
-        int image = plane / s.C;
-        int c = plane % s.C;
-        int oh = s.OutH;
-        int ow = s.OutW;
-        long ld = (long)nb * oh * ow;
-        float* src = x + (long)plane * s.H * s.W;
-        for (int r = 0; r < s.R; r++)
-        {
-            for (int q = 0; q < s.R; q++)
-            {
-                float* dst = col + ((long)(c * s.R + r) * s.R + q) * ld + (long)image * oh * ow;
-                var (lo, hi) = ValidColumns(s, q);
-                for (int i = 0; i < oh; i++)
-                {
-                    float* d = dst + (long)i * ow;
-                    int ih = i * s.Stride - s.Pad + r;
-                    if (ih < 0 || ih >= s.H)
-                    {
-                        new Span<float>(d, ow).Clear();
-                        continue;
-                    }
-                    float* row = src + (long)ih * s.W - s.Pad + q;
-                    new Span<float>(d, lo).Clear();
-                    if (s.Stride == 1)
-                    {
-                        new ReadOnlySpan<float>(row + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
-                    }
-                    else
-                    {
-                        for (int j = lo; j < hi; j++)
-                        {
-                            d[j] = row[j * s.Stride];
-                        }
-                    }
-                    new Span<float>(d + hi, ow - hi).Clear();
-                }
-            }
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

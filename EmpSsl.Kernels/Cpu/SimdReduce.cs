@@ -26,22 +26,6 @@ internal readonly struct DotTerm : IReduceOp
     public Vector256<float> Term(Vector256<float> a, Vector256<float> b) => a * b;
 }
 
-/// <summary>(a - center)^2: the second pass of a two-pass variance, which does not cancel like E[x^2] - mean^2.</summary>
-internal readonly struct SquaredDeviationTerm(float center) : IReduceOp
-{
-    public float Term(float a, float b)
-    {
-        float d = a - center;
-        return d * d;
-    }
-
-    public Vector256<float> Term(Vector256<float> a, Vector256<float> b)
-    {
-        var d = a - Vector256.Create(center);
-        return d * d;
-    }
-}
-
 /// <summary>
 /// Reductions to double. Each block of 1024 floats sums in 32 float lanes (32 terms per lane), and the
 /// blocks add in double, so the error does not grow with n the way a plain float running sum does.
@@ -54,9 +38,6 @@ internal static unsafe class SimdReduce
     public static double Sum(float* x, long n) => Reduce(x, x, n, default(SumTerm));
 
     public static double Dot(float* a, float* b, long n) => Reduce(a, b, n, default(DotTerm));
-
-    public static double SumSquaredDeviations(float* x, long n, float center)
-        => Reduce(x, x, n, new SquaredDeviationTerm(center));
 
     /// <summary>Sum over i of op.Term(a[i], b[i]), split over the cores for big n; the pieces add in a fixed order.</summary>
     public static double ReduceParallel<TOp>(float* a, float* b, long n, TOp op)

@@ -23,6 +23,10 @@ public sealed class CpuConv2dTests
         { 2, 20, 9, 9, 12, 1, 2, 0 },
         { 1, 40, 12, 12, 48, 3, 1, 1 },
         { 2, 6, 9, 7, 10, 3, 2, 1 },
+        // Output rows of 8 or 16 take the padded-copy packing; 3x8 leaves half a panel over.
+        { 1, 5, 3, 8, 7, 3, 1, 1 },
+        { 2, 3, 6, 10, 4, 3, 1, 0 },
+        { 2, 9, 16, 16, 20, 3, 1, 1 },
         // One image's columns take 64*9*32*32 floats, so 4 images span two im2col chunks.
         { 4, 64, 32, 32, 3, 3, 1, 1 },
     };
