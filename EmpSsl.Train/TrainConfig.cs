@@ -71,7 +71,7 @@ public sealed record TrainConfig
     /// <summary>Save a checkpoint every this many steps as well as at each epoch's end (0: epochs only).</summary>
     public int SaveEvery { get; init; }
 
-    /// <summary>Crops averaged into each evaluation embedding (bag of features); 0 uses the whole image once.</summary>
+    /// <summary>Crops averaged into each evaluation embedding (bag of features); 0 uses the whole image once, unresized.</summary>
     public int EvalCrops { get; init; } = 128;
 
     /// <summary>h (the backbone's pooled feature) or proj (the first projector block's output, as the official code).</summary>

@@ -7,8 +7,9 @@ namespace EmpSsl.Train.Eval;
 
 /// <summary>
 /// Turns a dataset into features with a frozen encoder in eval mode: the bag of features (the mean over k augmented
-/// crops of each image, as EMP-SSL evaluates), or with k = 0 the whole image once, resized to the crop size with no
-/// augmentation. The feature is h (the backbone's pooled output) or, as the official code, the first projector
+/// crops of each image, as EMP-SSL evaluates), or with k = 0 the whole image once at its own resolution, with no
+/// augmentation: pixels then have the scale they had in training crops that were not resized, and the network's
+/// global pooling takes any input size. The feature is h (the backbone's pooled output) or, as the official code, the first projector
 /// block's output (Linear, BN, ReLU: 4096-d).
 /// </summary>
 public static class Embedder
@@ -25,9 +26,14 @@ public static class Embedder
             _ => throw new ArgumentException($"unknown --eval-feature '{feature}'; expected h or proj"),
         };
         int views = Math.Max(crops, 1);
+        if (crops == 0 && data.Height != data.Width)
+        {
+            throw new ArgumentException($"{data.Name}: whole-image evaluation (--eval-crops 0) needs square images, not {data.Height}x{data.Width}");
+        }
         var spec = crops == 0
-            ? new AugmentSpec { OutputSize = cropSize, Scale = 1, FlipP = 0, JitterP = 0, GrayP = 0, BlurP = 0, SolarizeP = 0 }
+            ? new AugmentSpec { OutputSize = data.Height, Scale = 1, FlipP = 0, JitterP = 0, GrayP = 0, BlurP = 0, SolarizeP = 0 }
             : new AugmentSpec { OutputSize = cropSize, Scale = cropScale };
+        cropSize = spec.OutputSize;
         int perPass = Math.Max(1, RowsPerPass / views);
         model.Eval();
         int dim = -1;

@@ -60,5 +60,5 @@ public static class Evaluation
     }
 
     private static string Describe(TrainConfig c) =>
-        c.EvalCrops == 0 ? $"whole image at {c.CropSize}x{c.CropSize}, feature {c.EvalFeature}" : $"mean of {c.EvalCrops} crops, feature {c.EvalFeature}";
+        c.EvalCrops == 0 ? $"whole image at its own size, feature {c.EvalFeature}" : $"mean of {c.EvalCrops} crops, feature {c.EvalFeature}";
 }
