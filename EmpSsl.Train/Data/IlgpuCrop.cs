@@ -1,3 +1,7 @@
+// ILGPU's CPU accelerator emits a dynamic assembly named ILGPURuntime that must see the internal kernel structs
+// below (kernel parameters) to launch the crop kernel.
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("ILGPURuntime")]
+
 namespace EmpSsl.Train.Data;
 
 /// <summary>
