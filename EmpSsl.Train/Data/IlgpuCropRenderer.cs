@@ -121,6 +121,8 @@ public sealed class IlgpuCropRenderer : ICropRenderer
 
     public void Dispose()
     {
+        // A launch may still be reading these buffers.
+        _k.Accelerator.Synchronize();
         _pixels.Dispose();
         _crops?.Dispose();
         _scratch?.Dispose();
