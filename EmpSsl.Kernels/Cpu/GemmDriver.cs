@@ -21,11 +21,6 @@ internal static class GemmBlocking
 
     public const int NC = 2048;
 
-    /// <summary>The most floats of packed A kept for all of K (in L2), and B's column block beside it.</summary>
-    public const int KeptA = 1 << 16;
-
-    public const int NCKeptA = 512;
-
     /// <summary>Below this many flops one thread finishes before the others would have started.</summary>
     public const long ParallelFlops = 1L << 22;
 }
@@ -133,11 +128,8 @@ internal static unsafe class GemmDriver
         int kcMax = (k + kBlocks - 1) / kBlocks;
         int mBlocks = (m1 - m0 + GemmBlocking.MC - 1) / GemmBlocking.MC;
         int mcMax = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
-        // A short, wide A (a convolution's weights, M = channels) is packed once for all of K and kept
-        // in L2; B then goes in L2-sized column blocks instead of one L3-sized block.
-        bool keepA = mBlocks == 1 && (long)mcMax * kBlocks * kcMax <= GemmBlocking.KeptA;
-        int ncMax = Math.Min(keepA ? GemmBlocking.NCKeptA : GemmBlocking.NC, (n1 - n0 + nr - 1) / nr * nr);
-        float* pa = Buffer(ref s_packA, mcMax * kcMax * (keepA ? kBlocks : 1));
+        int ncMax = Math.Min(GemmBlocking.NC, (n1 - n0 + nr - 1) / nr * nr);
+        float* pa = Buffer(ref s_packA, mcMax * kcMax);
         float* pb = Buffer(ref s_packB, ncMax * kcMax);
         for (int jc = n0; jc < n1; jc += ncMax)
         {
@@ -150,18 +142,14 @@ internal static unsafe class GemmDriver
                 for (int ic = m0; ic < m1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
-                    float* pai = keepA ? pa + (long)(pc / kcMax) * mcMax * kcMax : pa;
-                    if (!keepA || jc == n0)
-                    {
-                        GemmPacking.PackA(pai, a, transA, ic, mc, pc, kc, mr);
-                    }
+                    GemmPacking.PackA(pa, a, transA, ic, mc, pc, kc, mr);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);
-                            Tile(pai + (long)ir * kc, pb + (long)jr * kc, kc, c, ic + ir, jc + jr, rows, cols, alpha, blockBeta, tiling);
+                            Tile(pa + (long)ir * kc, pb + (long)jr * kc, kc, c, ic + ir, jc + jr, rows, cols, alpha, blockBeta, tiling);
                         }
                     }
                 }

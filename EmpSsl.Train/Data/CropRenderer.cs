@@ -12,15 +12,16 @@ public static class CropRenderer
     /// Renders n*b crops patch-major: output row r = i*b + j (crop i of batch image j) holds crops[r] of the
     /// dataset image batchIndices[crops[r].Image].
     /// </summary>
-    /// <param name="output">(n*b, C, S, S) with S = spec.OutputSize; every element is written.</param>
+    /// <param name="output">(n*b, C, S, S) with S = spec.OutputSize; every element is written. Memory rather than
+    /// an array so a caller can render straight into a window of a larger buffer (a CPU backend's tensor).</param>
     public static void RenderPatchMajorCpu(Dataset dataset, int[] batchIndices, CropParams[] crops, AugmentSpec spec,
-        float[] output) =>
+        Memory<float> output) =>
         RenderPatchMajorCpu(dataset.Pixels, dataset.Channels, dataset.Height, dataset.Width, batchIndices, crops, spec,
             output);
 
     /// <param name="pixels">(N, channels, height, width) bytes.</param>
     public static void RenderPatchMajorCpu(byte[] pixels, int channels, int height, int width, int[] batchIndices,
-        CropParams[] crops, AugmentSpec spec, float[] output)
+        CropParams[] crops, AugmentSpec spec, Memory<float> output)
     {
         if (channels != 1 && channels != 3)
         {
@@ -28,7 +29,7 @@ public static class CropRenderer
         }
         int side = spec.OutputSize;
         int crop = channels * side * side;
-        if (output.LongLength != (long)crops.Length * crop)
+        if (output.Length != (long)crops.Length * crop)
         {
             throw new ArgumentException(
                 $"output holds {output.Length} floats; {crops.Length} crops of {channels}x{side}x{side} need {(long)crops.Length * crop}");
@@ -50,7 +51,7 @@ public static class CropRenderer
             CropParams p = crops[r];
             long start = batchIndices[p.Image] * imageBytes;
             var source = new ReadOnlySpan<byte>(pixels, checked((int)start), (int)imageBytes);
-            RenderOne(source, channels, height, width, p, spec, scratch, output.AsSpan(r * crop, crop));
+            RenderOne(source, channels, height, width, p, spec, scratch, output.Span.Slice(r * crop, crop));
             return scratch;
         }, _ => { });
     }
