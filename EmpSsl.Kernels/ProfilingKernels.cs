@@ -14,6 +14,9 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
 
     public string Name => _inner.Name;
 
+    /// <summary>The wrapped backend, for components that bring kernels of their own (crop rendering).</summary>
+    public IKernels Inner => _inner;
+
     /// <summary>Seconds and calls per op name since the last <see cref="Clear"/>.</summary>
     public IReadOnlyDictionary<string, (double Seconds, long Calls)> Totals => _totals;
 

@@ -25,6 +25,8 @@ public static class CropRenderers
     public static ICropRenderer For(IKernels k, Dataset dataset, AugmentSpec spec) => k switch
     {
         IlgpuKernels ilgpu => new IlgpuCropRenderer(ilgpu, dataset, spec),
+        // The profiler times kernels; rendering belongs to the backend it wraps.
+        ProfilingKernels p => For(p.Inner, dataset, spec),
         _ => new HostCropRenderer(k, dataset, spec),
     };
 }

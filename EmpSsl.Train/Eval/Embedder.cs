@@ -39,16 +39,14 @@ public static class Embedder
         int dim = -1;
         float[]? rows = null;
         using var tape = new Tape(k);
-        var host = new float[views * perPass * data.Channels * cropSize * cropSize];
+        using var renderer = CropRenderers.For(k, data, spec);
         for (int start = 0, step = 0; start < data.Count; start += perPass, step++)
         {
             int b = Math.Min(perPass, data.Count - start);
             var indices = Enumerable.Range(start, b).ToArray();
             var crop = CropSampler.Sample(spec, (ulong)seed, epoch: 0, step, b, views, data.Channels, data.Height, data.Width);
-            // Only the last pass can be short; it gets a buffer of its own size, as the renderer fills it whole.
-            var hostSlice = b == perPass ? host : new float[views * b * data.Channels * cropSize * cropSize];
-            CropRenderer.RenderPatchMajorCpu(data, indices, crop, spec, hostSlice);
-            var input = Tensor.FromHost(k, [views * b, data.Channels, cropSize, cropSize], hostSlice);
+            var input = Tensor.Create(k, [views * b, data.Channels, cropSize, cropSize]);
+            renderer.Render(indices, crop, input.Data);
             try
             {
                 using (tape.NoGrad())

@@ -18,19 +18,17 @@ public readonly record struct StepLoss(float Loss, float CodingRate, float Cosin
 
 /// <summary>
 /// One EMP-SSL optimizer step, the unit both the trainer and the step benchmark run: render the batch's n crops
-/// patch-major, forward the encoder, the objective, backward, LARS. A non-finite loss stops before the update.
+/// patch-major on the device (<see cref="CropRenderers"/>), forward the encoder, the objective, backward, LARS. A non-finite loss stops before the update.
 /// </summary>
 public sealed class EmpSslStep : IDisposable
 {
     private readonly IKernels _k;
     private readonly Encoder _model;
     private readonly Lars _lars;
-    private readonly Dataset _data;
-    private readonly AugmentSpec _spec;
+    private readonly ICropRenderer _renderer;
     private readonly int _patches;
     private readonly float _lambda;
     private readonly float _eps;
-    private readonly float[] _host;
     private readonly Tensor _input;
     private readonly Tape _tape;
 
@@ -39,13 +37,11 @@ public sealed class EmpSslStep : IDisposable
         _k = k;
         _model = model;
         _lars = lars;
-        _data = data;
-        _spec = spec;
+        _renderer = CropRenderers.For(k, data, spec);
         _patches = patches;
         _lambda = lambda;
         _eps = eps;
         int s = spec.OutputSize;
-        _host = new float[patches * batch * data.Channels * s * s];
         _input = Tensor.Create(k, [patches * batch, data.Channels, s, s], name: "crops");
         _tape = new Tape(k);
     }
@@ -58,8 +54,8 @@ public sealed class EmpSslStep : IDisposable
     public StepLoss Run(int[] batchIndices, CropParams[] crops, float lr, int step)
     {
         long t0 = Stopwatch.GetTimestamp();
-        CropRenderer.RenderPatchMajorCpu(_data, batchIndices, crops, _spec, _host);
-        _k.Upload(_input.Data, _host);
+        _renderer.Render(batchIndices, crops, _input.Data);
+        _k.Synchronize();
         long t1 = Stopwatch.GetTimestamp();
 
         _model.ZeroGrad(_k);
@@ -106,5 +102,6 @@ public sealed class EmpSslStep : IDisposable
     {
         _tape.Dispose();
         _input.DisposeLeaf();
+        _renderer.Dispose();
     }
 }
