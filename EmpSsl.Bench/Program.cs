@@ -66,10 +66,11 @@ if (args.Length > 0 && args[0] == "step")
             case "--out": o = o with { Out = int.Parse(v) }; break;
             case "--steps": o = o with { Steps = int.Parse(v) }; break;
             case "--warmup": o = o with { Warmup = int.Parse(v) }; break;
+            case "--chunk-views": o = o with { ChunkViews = int.Parse(v) }; break;
             case "--json": json = v; break;
             case "--device": device = v; break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --json --device");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --json --device");
                 return 2;
         }
     }

@@ -39,6 +39,9 @@ public sealed record TrainConfig
 
     public int Batch { get; init; } = 100;
 
+    /// <summary>Views per chunk of the two-pass, memory-bounded step (0: one pass holding every crop's activations).</summary>
+    public int ChunkViews { get; init; }
+
     public int Epochs { get; init; } = 1;
 
     /// <summary>Stop after this many steps (0: all epochs); the schedule still spans the epochs.</summary>

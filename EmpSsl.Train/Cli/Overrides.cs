@@ -19,6 +19,7 @@ internal sealed class Overrides
     public readonly Option<int?> CropSize = new("--crop-size") { Description = "side of the crops after the bilinear resize" };
     public readonly Option<int?> Patches = new("--patches", "-n") { Description = "crops per image per step (n)" };
     public readonly Option<int?> Batch = new("--batch", "-b") { Description = "images per step (b)" };
+    public readonly Option<int?> ChunkViews = new("--chunk-views") { Description = "two-pass step holding activations for this many views at a time (0: one pass); BN statistics become per chunk" };
     public readonly Option<int?> Epochs = new("--epochs") { Description = "passes over the training set" };
     public readonly Option<int?> MaxSteps = new("--max-steps") { Description = "stop after this many steps (0: all)" };
     public readonly Option<float?> Lr = new("--lr") { Description = "base learning rate (cosine to 0 by step)" };
@@ -41,7 +42,7 @@ internal sealed class Overrides
 
     public IEnumerable<Option> All =>
     [
-        Preset, Dataset, DataDir, ImageSize, Arch, Width, Stem, CropScale, CropSize, Patches, Batch, Epochs, MaxSteps, Lr,
+        Preset, Dataset, DataDir, ImageSize, Arch, Width, Stem, CropScale, CropSize, Patches, Batch, ChunkViews, Epochs, MaxSteps, Lr,
         Warmup, Momentum, WeightDecay, Eta, Lambda, Eps, Projector, Hidden, ProjectorOut, Seed, SaveEvery, EvalCrops,
         EvalFeature, ProbeEpochs, KnnK, KnnT,
     ];
@@ -62,6 +63,7 @@ internal sealed class Overrides
             CropSize = r.GetValue(CropSize) ?? c.CropSize,
             Patches = r.GetValue(Patches) ?? c.Patches,
             Batch = r.GetValue(Batch) ?? c.Batch,
+            ChunkViews = r.GetValue(ChunkViews) ?? c.ChunkViews,
             Epochs = r.GetValue(Epochs) ?? c.Epochs,
             MaxSteps = r.GetValue(MaxSteps) ?? c.MaxSteps,
             Lr = r.GetValue(Lr) ?? c.Lr,

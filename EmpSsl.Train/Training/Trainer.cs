@@ -44,7 +44,7 @@ public sealed class Trainer(IKernels k, TrainConfig config, Dataset train, strin
         var schedule = new CosineSchedule(config.Lr, TotalSteps, config.WarmupSteps);
         var spec = Augment;
         int b = config.Batch;
-        using var stepper = new EmpSslStep(k, model, lars, train, spec, config.Patches, b, config.Lambda, config.Eps);
+        using var stepper = new EmpSslStep(k, model, lars, train, spec, config.Patches, b, config.Lambda, config.Eps, config.ChunkViews);
         int[]? order = null;
         int orderEpoch = -1;
         var batchIndices = new int[b];
