@@ -40,6 +40,18 @@ if (args.Length > 0 && args[0] == "quick")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "resnet")
+{
+    // resnet [batch] [image] [width] [steps] [device]
+    int batch = args.Length > 1 ? int.Parse(args[1]) : 64;
+    int image = args.Length > 2 ? int.Parse(args[2]) : 32;
+    double width = args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1.0;
+    int steps = args.Length > 4 ? int.Parse(args[4]) : 5;
+    using var kernels = Devices.Open(args.Length > 5 ? args[5] : null);
+    ResNetBench.Run(kernels, batch, image, width, steps, Console.Out);
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == "step")
 {
     var o = new StepOptions();
