@@ -59,6 +59,12 @@ if (args.Length > 0 && args[0] == "step")
     string? device = null;
     for (int i = 1; i < args.Length; i += 2)
     {
+        if (args[i] == "--no-profile")
+        {
+            o = o with { Profile = false };
+            i--;
+            continue;
+        }
         string? v = i + 1 < args.Length ? args[i + 1] : null;
         if (v is null)
         {
@@ -82,7 +88,7 @@ if (args.Length > 0 && args[0] == "step")
             case "--json": json = v; break;
             case "--device": device = v; break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --json --device");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --json --device");
                 return 2;
         }
     }

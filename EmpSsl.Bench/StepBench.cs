@@ -23,7 +23,7 @@ public sealed record StepResult(
 internal sealed partial class StepJson : JsonSerializerContext;
 
 public sealed record StepOptions(string Arch = "resnet18", int Image = 32, int Batch = 8, int Patches = 20, double Width = 1.0,
-    int Channels = 3, string Projector = "paper", int Hidden = 4096, int Out = 512, int Steps = 5, int Warmup = 2, int ChunkViews = 0);
+    int Channels = 3, string Projector = "paper", int Hidden = 4096, int Out = 512, int Steps = 5, int Warmup = 2, int ChunkViews = 0, bool Profile = true);
 
 /// <summary>
 /// Times the production EMP-SSL step (<see cref="EmpSslStep"/>: augmentation, forward, loss, backward, LARS) on random
@@ -64,11 +64,15 @@ public static class StepBench
         }
         double median = Median(totals);
 
-        // Profiled pass: one more step, timed per op.
-        var last = CropSampler.Sample(spec, 1, 0, o.Warmup + o.Steps, o.Batch, o.Patches, o.Channels, data.Height, data.Width);
-        var profiled = Stopwatch.StartNew();
-        step.Run(indices, last, 0.3f, o.Warmup + o.Steps);
-        double profiledWall = profiled.Elapsed.TotalSeconds;
+        // Profiled pass: one more step, timed per op (skipped with --no-profile, for steps that take many minutes).
+        double profiledWall = 0;
+        if (o.Profile)
+        {
+            var last = CropSampler.Sample(spec, 1, 0, o.Warmup + o.Steps, o.Batch, o.Patches, o.Channels, data.Height, data.Width);
+            var profiled = Stopwatch.StartNew();
+            step.Run(indices, last, 0.3f, o.Warmup + o.Steps);
+            profiledWall = profiled.Elapsed.TotalSeconds;
+        }
         double kernelSum = profiler.Totals.Values.Sum(v => v.Seconds);
         var kinds = new Dictionary<string, double>();
         foreach (var (op, v) in profiler.Totals)
@@ -86,7 +90,10 @@ public static class StepBench
         kinds["augmentation"] = phaseMedians["augmentation"];
         double rss = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
         var result = new StepResult(o.Batch * o.Patches / median, median, rss, kernels.Name, desc, phaseMedians, kinds);
-        log.WriteLine($"profiled step: {profiledWall:F3} s wall, {kernelSum:F3} s inside kernels ({profiledWall / kernelSum:F3}x: what the tape, the renderer and the host add)");
+        if (o.Profile)
+        {
+            log.WriteLine($"profiled step: {profiledWall:F3} s wall, {kernelSum:F3} s inside kernels ({profiledWall / kernelSum:F3}x: what the tape, the renderer and the host add)");
+        }
         log.WriteLine($"median {median:F3} s/step = {result.CropsPerSecond:F1} crops/s, peak RSS {rss:F0} MB, tape pool buffers {step.PoolAllocations}");
         foreach (var (k, v) in phaseMedians)
         {
