@@ -42,7 +42,8 @@ return root.Parse(args).Invoke();
 
 int Train(ParseResult r, string? resumeDir, bool skipEval)
 {
-    var config = resumeDir is null ? o.Apply(r) : Checkpoint.Peek(resumeDir).Config;
+    var resumed = resumeDir is null ? ((TrainConfig Config, int Step)?)null : Checkpoint.Peek(resumeDir);
+    var config = resumed?.Config ?? o.Apply(r);
     string dir = r.GetValue(outDir) ?? resumeDir ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
     using var k = Devices.Open(r.GetValue(device));
     var trainSet = DataSource.Load(config, Split.Train);
@@ -63,7 +64,7 @@ int Train(ParseResult r, string? resumeDir, bool skipEval)
     };
     Console.CancelKeyPress += onCancel;
     var trainer = new Trainer(k, config, trainSet, dir);
-    int first = resumeDir is null ? 0 : Checkpoint.Peek(resumeDir).Step;
+    int first = resumed?.Step ?? 0;
     var clock = Stopwatch.StartNew();
     (int Step, bool Finished) outcome;
     using (var log = new StepLog(dir, first))
