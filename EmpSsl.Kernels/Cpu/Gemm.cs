@@ -45,31 +45,4 @@ public sealed partial class CpuKernels
             }
         }
     }
-
-    /// <summary>The plain-loop spec the fast Gemm is tested against: float64 sums, same arguments.</summary>
-    /// <param name="c">(M, N)</param>
-    /// <param name="a">(M, K), or (K, M) when TransA</param>
-    /// <param name="b">(K, N), or (N, K) when TransB</param>
-    internal static void GemmNaive(Span<float> c, ReadOnlySpan<float> a, ReadOnlySpan<float> b, in GemmShape s)
-    {
-        for (int i = 0; i < s.M; i++)
-        {
-            for (int j = 0; j < s.N; j++)
-            {
-                double sum = 0;
-                for (int k = 0; k < s.K; k++)
-                {
-                    double av = s.TransA ? a[k * s.M + i] : a[i * s.K + k];
-                    double bv = s.TransB ? b[j * s.K + k] : b[k * s.N + j];
-                    sum += av * bv;
-                }
-                double result = s.Alpha * sum;
-                if (s.Beta != 0f)
-                {
-                    result += s.Beta * (double)c[i * s.N + j];
-                }
-                c[i * s.N + j] = (float)result;
-            }
-        }
-    }
 }

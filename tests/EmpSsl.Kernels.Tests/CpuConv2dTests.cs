@@ -1,3 +1,4 @@
+using EmpSsl.Kernels.Reference;
 using EmpSsl.Kernels.Cpu;
 
 namespace EmpSsl.Kernels.Tests;
@@ -39,8 +40,7 @@ public sealed class CpuConv2dTests
         var rng = new Random(s.GetHashCode());
         float[] x = CpuCompare.Random(rng, s.InputLength);
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        float[] want = new float[s.OutputLength];
-        CpuKernels.Conv2dForwardNaive(want, x, wt, s);
+        float[] want = CpuCompare.Spec(new float[s.OutputLength], y => Ref.Conv2dForward(y, CpuCompare.Wide(x), CpuCompare.Wide(wt), s));
 
         float[] got = Run(s.OutputLength, float.NaN, (kernels, y) => kernels.Conv2dForward(y, Upload(kernels, x), Upload(kernels, wt), s));
         CpuCompare.AssertGuards(got, $"Conv2dForward {s}");
@@ -55,8 +55,7 @@ public sealed class CpuConv2dTests
         var rng = new Random(s.GetHashCode() + 1);
         float[] dy = CpuCompare.Random(rng, s.OutputLength);
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        float[] want = new float[s.InputLength];
-        CpuKernels.Conv2dBackwardDataNaive(want, dy, wt, s);
+        float[] want = CpuCompare.Spec(new float[s.InputLength], dx => Ref.Conv2dBackwardData(dx, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s));
 
         float[] got = Run(s.InputLength, float.NaN, (kernels, dx) => kernels.Conv2dBackwardData(dx, Upload(kernels, dy), Upload(kernels, wt), s));
         CpuCompare.AssertGuards(got, $"Conv2dBackwardData {s}");
@@ -72,8 +71,7 @@ public sealed class CpuConv2dTests
         float[] dy = CpuCompare.Random(rng, s.OutputLength);
         float[] x = CpuCompare.Random(rng, s.InputLength);
         float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
-        float[] want = (float[])dw0.Clone();
-        CpuKernels.Conv2dBackwardWeightNaive(want, dy, x, s);
+        float[] want = CpuCompare.Spec(dw0, dw => Ref.Conv2dBackwardWeight(dw, CpuCompare.Wide(dy), CpuCompare.Wide(x), s));
 
         float[] got = Run(dw0, (kernels, dw) => kernels.Conv2dBackwardWeight(dw, Upload(kernels, dy), Upload(kernels, x), s));
         CpuCompare.AssertGuards(got, $"Conv2dBackwardWeight {s}");

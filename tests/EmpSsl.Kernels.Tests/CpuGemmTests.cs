@@ -1,10 +1,11 @@
+using EmpSsl.Kernels.Reference;
 using EmpSsl.Kernels.Cpu;
 
 namespace EmpSsl.Kernels.Tests;
 
 /// <summary>
 /// The fast CPU Gemm (packed panels, register tiles, threads) against its plain float64 loop
-/// <see cref="CpuKernels.GemmNaive"/>, on sizes around the tile and vector widths, all four transpose
+/// the float64 spec <see cref="Ref.Gemm"/>, on sizes around the tile and vector widths, all four transpose
 /// combinations, beta 0 on a NaN-poisoned C and beta 1 / 0.5 on a live one. Both register tiles run:
 /// the native one through the public Gemm, and the other through the driver (emulated if need be).
 /// </summary>
@@ -93,8 +94,7 @@ public sealed class CpuGemmTests
         float[] a = CpuCompare.Random(rng, s.M * s.K);
         float[] b = CpuCompare.Random(rng, s.K * s.N);
         float[] c0 = s.Beta == 0f ? Filled(s.M * s.N, float.NaN) : CpuCompare.Random(rng, s.M * s.N);
-        float[] want = (float[])c0.Clone();
-        CpuKernels.GemmNaive(want, a, b, s);
+        float[] want = CpuCompare.Spec(c0, c => Ref.Gemm(c, CpuCompare.Wide(a), CpuCompare.Wide(b), s));
 
         using var kernels = new CpuKernels();
         var da = Upload(kernels, a);
@@ -151,6 +151,19 @@ internal static class CpuCompare
     public const int Guard = 37;
 
     private const float Sentinel = 12345.5f;
+
+    /// <summary>
+    /// The float64 spec's answer for an output that starts as <paramref name="start"/> (it may be read: beta, +=),
+    /// rounded to float32 as the kernel's result is.
+    /// </summary>
+    public static float[] Spec(float[] start, Action<double[]> spec)
+    {
+        var wide = Array.ConvertAll(start, v => (double)v);
+        spec(wide);
+        return Array.ConvertAll(wide, v => (float)v);
+    }
+
+    public static double[] Wide(float[] x) => Array.ConvertAll(x, v => (double)v);
 
     public static float[] Random(Random rng, int n)
     {
