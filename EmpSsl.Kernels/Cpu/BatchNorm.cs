@@ -7,8 +7,10 @@ namespace EmpSsl.Kernels.Cpu;
 public sealed unsafe partial class CpuKernels
 {
     /// <summary>
-    /// From this HW up, each channel is one task that reads its N rows of HW floats, sums them and writes y
-    /// while they are still in L2; below it, rows are too short and the sweeps run down columns of (N, C*HW).
+    /// From this HW up, rows of HW floats are long enough to sweep one at a time: the forward sums them in
+    /// memory order (a quarter faster than channel by channel, whose 4 KB rows sit a page apart and defeat
+    /// the prefetcher), and the backward takes each channel as one task that sums dy and x and writes dx
+    /// while they are still in L2. Below it, the sweeps run down the columns of (N, C*HW).
     /// </summary>
     private const int ChannelSweepMinHw = 32;
 
@@ -37,7 +39,6 @@ public sealed unsafe partial class CpuKernels
         nint pg = (nint)SimdDriver.P(gamma);
         nint pb = (nint)SimdDriver.P(beta);
         long m = (long)s.N * s.HW;
-        long rowStride = (long)s.C * s.HW;
 
         // Saves the statistics of channel c and returns its (mean, scale) for the normalizing sweep.
         (float Mean, float Scale) Finish(int c, double mean, double variance)
@@ -54,22 +55,15 @@ public sealed unsafe partial class CpuKernels
 
         if (s.HW >= ChannelSweepMinHw)
         {
-            SimdDriver.ForItems(s.C, 3 * m, (first, count) =>
+            var means = new float[s.C];
+            var scales = new float[s.C];
+            var stats = StreamingMoments((float*)px, s);
+            for (int c = 0; c < s.C; c++)
             {
-                for (int c = first; c < first + count; c++)
-                {
-                    float* xc = (float*)px + (long)c * shape.HW;
-                    float* yc = (float*)py + (long)c * shape.HW;
-                    var (mean, variance) = ChannelMoments(xc, shape.N, rowStride, shape.HW);
-                    var (fm, scale) = Finish(c, mean, variance);
-                    float shift = ((float*)pb)[c];
-                    for (int n = 0; n < shape.N; n++)
-                    {
-                        long o = n * rowStride;
-                        SimdChannels.Apply(yc + o, xc + o, xc + o, shape.HW, fm, scale, shift, 0f, default(NormalizeOp));
-                    }
-                }
-            });
+                (means[c], scales[c]) = Finish(c, stats[c].Mean, stats[c].Variance);
+            }
+            var shifts = new ReadOnlySpan<float>((float*)pb, s.C).ToArray();
+            ApplyChannels((float*)py, (float*)px, (float*)px, s, means, scales, shifts, scales, default(NormalizeOp));
             return;
         }
 
@@ -246,6 +240,59 @@ public sealed unsafe partial class CpuKernels
             NativeMemory.Free(centers);
         }
         ApplyChannels((float*)pdx, (float*)pdy, (float*)px, s, means, kOf, kaOf, kbOf, default(BatchNormGradOp));
+    }
+
+    /// <summary>
+    /// Per-channel mean and biased variance of x (N, C, HW), read once in memory order: each piece of the
+    /// batch sums its rows around each channel's first-row mean, and the pieces add in a fixed order.
+    /// </summary>
+    private static (double Mean, double Variance)[] StreamingMoments(float* x, in BatchNormShape s)
+    {
+        int channels = s.C;
+        int hw = s.HW;
+        int rows = s.N;
+        long rowStride = (long)channels * hw;
+        var centers = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            centers[c] = (float)(SimdReduce.Sum(x + (long)c * hw, hw) / hw);
+        }
+        int pieces = (int)Math.Clamp((long)rows * rowStride / SimdDriver.ParallelChunk, 1, Math.Min(rows, Environment.ProcessorCount));
+        var partial = new double[pieces, 2 * channels];
+        nint px = (nint)x;
+        Parallel.For(0, pieces, piece =>
+        {
+            int first = rows * piece / pieces;
+            int last = rows * (piece + 1) / pieces;
+            for (int n = first; n < last; n++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    float* row = (float*)px + n * rowStride + (long)c * hw;
+                    var (a, b) = SimdChannels.RowSums(row, row, hw, centers[c], default(DeviationTerms));
+                    partial[piece, c] += a;
+                    partial[piece, channels + c] += b;
+                }
+            }
+        });
+        long m = (long)rows * hw;
+        var moments = new (double Mean, double Variance)[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double s1 = 0;
+            double s2 = 0;
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                s1 += partial[piece, c];
+                s2 += partial[piece, channels + c];
+            }
+            double d = s1 / m;
+            double m2 = s2 / m;
+            moments[c] = 4 * d * d <= 3 * m2
+                ? (centers[c] + d, Math.Max(m2 - d * d, 0))
+                : ChannelMoments(x + (long)c * hw, rows, rowStride, hw);
+        }
+        return moments;
     }
 
     /// <summary>Rows whose mean centers the column sweeps of small-HW BatchNorm.</summary>
