@@ -28,7 +28,6 @@ public sealed partial class CpuKernels
         Checks.Conv2d("Conv2dForward", y, x, w, s);
         var shape = s;
         int p = s.OutH * s.OutW;
-        int crr = s.C * s.R * s.R;
         fixed (float* py = S(y), px = S(x), pw = S(w))
         {
             if (IsPointwise(s))
