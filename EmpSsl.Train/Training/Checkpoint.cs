@@ -2,6 +2,7 @@ using System.Globalization;
 using EmpSsl.Autodiff.IO;
 using EmpSsl.Autodiff.Nn;
 using EmpSsl.Kernels;
+using EmpSsl.Train.IO;
 using EmpSsl.Train.Optim;
 
 namespace EmpSsl.Train.Training;
@@ -34,25 +35,18 @@ public static class Checkpoint
         };
         string modelPath = Path.Combine(dir, ModelFile);
         string optPath = Path.Combine(dir, OptimizerFile);
-        string modelTmp = modelPath + ".tmp";
-        string optTmp = optPath + ".tmp";
-        SafeTensors.Save(model, k, modelTmp, meta);
         var buffers = optimizer.State.Select(s =>
         {
             var host = new float[s.Momentum.Length];
             k.Download(s.Momentum.Span, host);
             return SafeTensor.FromFloats(s.Name + ".momentum_buffer", s.Param.Shape, host);
         }).ToList();
-        SafeTensors.Write(optTmp, buffers, meta);
-        FlushToDisk(modelTmp);
-        FlushToDisk(optTmp);
-        File.Move(modelTmp, modelPath, overwrite: true);
-        File.Move(optTmp, optPath, overwrite: true);
+        string modelTmp = AtomicFile.Stage(modelPath, tmp => SafeTensors.Save(model, k, tmp, meta));
+        string optTmp = AtomicFile.Stage(optPath, tmp => SafeTensors.Write(tmp, buffers, meta));
+        AtomicFile.Commit(modelTmp, modelPath);
+        AtomicFile.Commit(optTmp, optPath);
         // An export, not part of the resumable state: written after the pair, atomically on its own.
-        string backbonePath = Path.Combine(dir, BackboneFile);
-        SafeTensors.Save(model.Backbone, k, backbonePath + ".tmp", meta);
-        FlushToDisk(backbonePath + ".tmp");
-        File.Move(backbonePath + ".tmp", backbonePath, overwrite: true);
+        AtomicFile.WriteFile(Path.Combine(dir, BackboneFile), tmp => SafeTensors.Save(model.Backbone, k, tmp, meta));
     }
 
     /// <summary>The configuration and step a checkpoint folder was saved with, read from model.safetensors.</summary>
@@ -129,10 +123,4 @@ public static class Checkpoint
         meta.TryGetValue("config", out var json)
             ? TrainConfig.FromJson(json, path)
             : throw new InvalidDataException($"{path}: no 'config' in the metadata; not an EmpSsl checkpoint");
-
-    private static void FlushToDisk(string path)
-    {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        fs.Flush(flushToDisk: true);
-    }
 }
