@@ -3,12 +3,14 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME]: every kernel case, validated then timed, in well under 3 minutes.
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct]: every kernel case, validated then timed, in well
+// under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two.
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
 if (args.Length > 0 && args[0] == "quick")
 {
     string? json = null;
     string? device = null;
+    var conv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -22,12 +24,20 @@ if (args.Length > 0 && args[0] == "quick")
                 device = value;
                 i++;
                 break;
+            case "--conv" when value is "auto" or "gemm" or "direct":
+                conv = value switch { "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm, "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct, _ => conv };
+                i++;
+                break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct]");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
+    if (kernels is EmpSsl.Kernels.Cpu.CpuKernels cpu)
+    {
+        cpu.Convolution = conv;
+    }
     Console.WriteLine($"quick benchmark on '{kernels.Name}', {Environment.ProcessorCount} cores; each case checked against float64 before timing");
     var results = new QuickBench(kernels, Console.Out).Run();
     if (json is not null)

@@ -103,6 +103,10 @@ public static class StepBench
         {
             log.WriteLine($"  ops   {k,-18} {v:F3} s");
         }
+        foreach (var (k, v) in profiler.ConvByShape.OrderByDescending(e => e.Value.Seconds).Take(12))
+        {
+            log.WriteLine($"  conv  {k,-48} {v.Seconds:F3} s in {v.Calls,3} calls, {v.Flops / v.Seconds / 1e9,6:F1} GFLOP/s");
+        }
         return result;
     }
 

@@ -20,7 +20,19 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
     /// <summary>Seconds and calls per op name since the last <see cref="Clear"/>.</summary>
     public IReadOnlyDictionary<string, (double Seconds, long Calls)> Totals => _totals;
 
-    public void Clear() => _totals.Clear();
+    /// <summary>
+    /// Convolutions split further by pass and shape, with their flops: a step's conv time is spread over a dozen
+    /// layer shapes, and the slowest per flop is the one to work on.
+    /// </summary>
+    public IReadOnlyDictionary<string, (double Seconds, long Calls, long Flops)> ConvByShape => _convs;
+
+    private readonly Dictionary<string, (double Seconds, long Calls, long Flops)> _convs = new();
+
+    public void Clear()
+    {
+        _totals.Clear();
+        _convs.Clear();
+    }
 
     public DeviceBuffer Allocate(int length) => _inner.Allocate(length);
 
@@ -50,6 +62,15 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
         double s = Stopwatch.GetElapsedTime(start).TotalSeconds;
         _totals.TryGetValue(op, out var v);
         _totals[op] = (v.Seconds + s, v.Calls + 1);
+    }
+
+    private void StopConv(string op, long start, in Conv2dShape s)
+    {
+        Stop(op, start);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        string key = $"{op} {s}";
+        _convs.TryGetValue(key, out var v);
+        _convs[key] = (v.Seconds + seconds, v.Calls + 1, v.Flops + s.Flops);
     }
 
     public void Fill(DeviceSpan y, float value)
@@ -161,21 +182,21 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
     {
         var t = Start();
         _inner.Conv2dForward(y, x, w, in s);
-        Stop("Conv2dForward", t);
+        StopConv("Conv2dForward", t, s);
     }
 
     public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
     {
         var t = Start();
         _inner.Conv2dBackwardData(dx, dy, w, in s);
-        Stop("Conv2dBackwardData", t);
+        StopConv("Conv2dBackwardData", t, s);
     }
 
     public void Conv2dBackwardWeight(DeviceSpan dw, DeviceSpan dy, DeviceSpan x, in Conv2dShape s)
     {
         var t = Start();
         _inner.Conv2dBackwardWeight(dw, dy, x, in s);
-        Stop("Conv2dBackwardWeight", t);
+        StopConv("Conv2dBackwardWeight", t, s);
     }
 
     public void BatchNormForwardTrain(DeviceSpan y, DeviceSpan saveMean, DeviceSpan saveInvStd, DeviceSpan runningMean, DeviceSpan runningVar, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, in BatchNormShape s)

@@ -39,6 +39,11 @@ public sealed partial class CpuKernels
                     Images(py, s.K, p), 1f, 0f);
                 return;
             }
+            if (UseDirect(s, Conv2dDirect.SupportsForward(s)))
+            {
+                Conv2dDirect.Forward(py, px, pw, shape);
+                return;
+            }
             ForwardImplicit(py, px, pw, shape);
         }
     }
@@ -61,6 +66,11 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pw, s.C), true,
                     Images(pdy, s.K, p), false,
                     Images(pdx, s.C, p), 1f, 0f);
+                return;
+            }
+            if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
+            {
+                Conv2dDirect.BackwardData(pdx, pdy, pw, shape);
                 return;
             }
             if (s.Stride == 1 && s.Pad <= s.R - 1)
@@ -111,6 +121,11 @@ public sealed partial class CpuKernels
                     Images(pdy, s.K, p), false,
                     Images(px, s.C, p), true,
                     new GemmMatrix(pdw, s.C), 1f, 1f);
+                return;
+            }
+            if (UseDirect(s, Conv2dDirect.SupportsBackwardWeight(s), weightGradient: true))
+            {
+                Conv2dDirect.BackwardWeight(pdw, pdy, px, shape);
                 return;
             }
             var a = Images(pdy, s.K, p);
@@ -201,6 +216,31 @@ public sealed partial class CpuKernels
         }
     }
 
+    /// <summary>Which convolution this backend runs: <see cref="ConvolutionPath.Auto"/> picks per shape; tests and benchmarks pin one.</summary>
+    internal ConvolutionPath Convolution { get; set; } = ConvolutionPath.Auto;
+
+    private bool UseDirect(in Conv2dShape s, bool supported, bool weightGradient = false) => supported && Convolution switch
+    {
+        ConvolutionPath.Direct => true,
+        ConvolutionPath.ImplicitGemm => false,
+        _ => DirectWins(s, weightGradient),
+    };
+
+    /// <summary>
+    /// Where the direct path measured faster (quick bench, 2-core EPYC, docs/BENCHMARKS.md): KxK kernels with at most 128
+    /// channels on either side, and for the weight gradient only where channels are few (at most 32) or output rows
+    /// are shorter than the padded packing's 8 pixels. The implicit GEMM wins from 256 channels up, and on 1x1
+    /// shortcuts, whose column matrix is x itself.
+    /// </summary>
+    private static bool DirectWins(in Conv2dShape s, bool weightGradient)
+    {
+        if (s.R == 1 || Math.Max(s.C, s.K) > 128)
+        {
+            return false;
+        }
+        return !weightGradient || Math.Min(s.C, s.K) <= 32 || s.OutW < 8;
+    }
+
     private static bool IsPointwise(in Conv2dShape s) => s.R == 1 && s.Stride == 1 && s.Pad == 0;
 
     /// <summary>A batch of NCHW images, (channels, images * pixels) with one group of columns per image.</summary>
@@ -212,4 +252,12 @@ public sealed partial class CpuKernels
         long perImage = (long)s.C * s.R * s.R * s.OutH * s.OutW;
         return (int)Math.Clamp(ColumnBudget / perImage, 1, s.N);
     }
+}
+
+/// <summary>The cpu backend's two ways to run a KxK convolution.</summary>
+internal enum ConvolutionPath
+{
+    Auto,
+    ImplicitGemm,
+    Direct,
 }

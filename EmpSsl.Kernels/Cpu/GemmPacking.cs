@@ -72,7 +72,7 @@ internal static unsafe class GemmPacking
                 for (; t + 8 <= run; t += 8)
                 {
                     // With MR = 6 each 8-wide store spills 2 floats into the next k, which a later store overwrites.
-                    Transpose8x8(src + t, a.Ld, mr, d + (long)(k + t) * mr, mr);
+                    Transpose8x8.Rows(src + t, a.Ld, mr, d + (long)(k + t) * mr, mr);
                 }
             }
             for (int r = 0; r < rows; r++)
@@ -182,7 +182,7 @@ internal static unsafe class GemmPacking
                 {
                     for (int g = 0; g < nr; g += 8)
                     {
-                        Transpose8x8(src + g * b.Ld + t, b.Ld, 8, d + (long)(k + t) * nr + g, nr);
+                        Transpose8x8.Rows(src + g * b.Ld + t, b.Ld, 8, d + (long)(k + t) * nr + g, nr);
                     }
                 }
             }
@@ -209,69 +209,5 @@ internal static unsafe class GemmPacking
         {
             Vector256.Store(Vector256.Load(src), dst);
         }
-    }
-
-    /// <summary>
-    /// dst[c * dstLd + r] = src[r * srcLd + c] for 8 columns of the first `rows` (6 or 8) rows; lanes
-    /// past `rows` repeat the last row, and each store is 8 wide, in increasing c.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, long srcLd, int rows, float* dst, long dstLd)
-    {
-        var r0 = Avx.LoadVector256(src);
-        var r1 = Avx.LoadVector256(src + srcLd);
-        var r2 = Avx.LoadVector256(src + 2 * srcLd);
-        var r3 = Avx.LoadVector256(src + 3 * srcLd);
-        var r4 = Avx.LoadVector256(src + 4 * srcLd);
-        var r5 = Avx.LoadVector256(src + 5 * srcLd);
-        var r6 = Avx.LoadVector256(src + Math.Min(6, rows - 1) * srcLd);
-        var r7 = Avx.LoadVector256(src + Math.Min(7, rows - 1) * srcLd);
-
-        Transpose8x8(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstLd);
-    }
-
-    /// <summary>dst[c * dstLd + r] = src[offsets[r] + c] for 8 rows at arbitrary offsets.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Transpose8x8(float* src, long* offsets, float* dst, long dstLd)
-    {
-        Transpose8x8(
-            Avx.LoadVector256(src + offsets[0]), Avx.LoadVector256(src + offsets[1]),
-            Avx.LoadVector256(src + offsets[2]), Avx.LoadVector256(src + offsets[3]),
-            Avx.LoadVector256(src + offsets[4]), Avx.LoadVector256(src + offsets[5]),
-            Avx.LoadVector256(src + offsets[6]), Avx.LoadVector256(src + offsets[7]),
-            dst, dstLd);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(
-        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, long dstLd)
-    {
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-
-        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(dst + dstLd, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + 2 * dstLd, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(dst + 3 * dstLd, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + 4 * dstLd, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(dst + 5 * dstLd, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + 6 * dstLd, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(dst + 7 * dstLd, Avx.Permute2x128(u3, u7, 0x31));
     }
 }

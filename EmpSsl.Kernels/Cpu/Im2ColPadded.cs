@@ -139,7 +139,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                     {
                         for (int g = 0; g < nr; g += 8)
                         {
-                            GemmPacking.Transpose8x8(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
+                            Transpose8x8.Gather(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
                         }
                     }
                 }
