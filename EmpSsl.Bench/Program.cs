@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             case "--conv" when value is "auto" or "gemm" or "direct":
-                conv = value switch { "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm, "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct, _ => conv };
+                conv = ConvPath(value);
                 i++;
                 break;
             default:
@@ -39,7 +39,17 @@ if (args.Length > 0 && args[0] == "quick")
         cpu.Convolution = conv;
     }
     Console.WriteLine($"quick benchmark on '{kernels.Name}', {Environment.ProcessorCount} cores; each case checked against float64 before timing");
+    // The ceiling on this machine as it is now, before and after, for reading the kernels' figures as a fraction of it.
+    bool host = kernels is EmpSsl.Kernels.Cpu.CpuKernels;
+    if (host)
+    {
+        Console.WriteLine($"fp32 FMA peak before: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+    }
     var results = new QuickBench(kernels, Console.Out).Run();
+    if (host)
+    {
+        Console.WriteLine($"fp32 FMA peak after: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+    }
     if (json is not null)
     {
         string tmp = json + ".tmp";
@@ -47,6 +57,12 @@ if (args.Length > 0 && args[0] == "quick")
         File.Move(tmp, json, overwrite: true);
         Console.WriteLine($"wrote {results.Count} results to {json}");
     }
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "peak")
+{
+    Console.WriteLine($"fp32 FMA peak: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
     return 0;
 }
 
@@ -65,6 +81,7 @@ if (args.Length > 0 && args[0] == "resnet")
 if (args.Length > 0 && args[0] == "step")
 {
     var o = new StepOptions();
+    var stepConv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     string? json = null;
     string? device = null;
     for (int i = 1; i < args.Length; i += 2)
@@ -97,12 +114,17 @@ if (args.Length > 0 && args[0] == "step")
             case "--chunk-views": o = o with { ChunkViews = int.Parse(v) }; break;
             case "--json": json = v; break;
             case "--device": device = v; break;
+            case "--conv" when v is "auto" or "gemm" or "direct": stepConv = ConvPath(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --json --device");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --json --device --conv auto|gemm|direct");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
+    if (kernels is EmpSsl.Kernels.Cpu.CpuKernels stepCpu)
+    {
+        stepCpu.Convolution = stepConv;
+    }
     var result = StepBench.Run(kernels, o, Console.Out);
     if (json is not null)
     {
@@ -115,3 +137,10 @@ if (args.Length > 0 && args[0] == "step")
 
 BenchmarkSwitcher.FromAssembly(typeof(QuickBench).Assembly).Run(args);
 return 0;
+
+static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
+{
+    "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm,
+    "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
+    _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
+};

@@ -227,18 +227,21 @@ public sealed partial class CpuKernels
     };
 
     /// <summary>
-    /// Where the direct path measured faster (quick bench, 2-core EPYC, docs/BENCHMARKS.md): KxK kernels with at most 128
-    /// channels on either side, and for the weight gradient only where channels are few (at most 32) or output rows
-    /// are shorter than the padded packing's 8 pixels. The implicit GEMM wins from 256 channels up, and on 1x1
-    /// shortcuts, whose column matrix is x itself.
+    /// Where the direct path measured faster (quick and step benches, 2-core EPYC, docs/BENCHMARKS.md): KxK kernels
+    /// with at most 128 channels on either side, or 256 on planes narrower than the padded packing's 8 pixels
+    /// (the implicit GEMM's panels then gather); for the weight gradient only where channels are few (at most 32)
+    /// or planes are that narrow. The implicit GEMM wins on wide planes from 256 channels up, at 512 channels
+    /// everywhere, and on 1x1 shortcuts, whose column matrix is x itself.
     /// </summary>
     private static bool DirectWins(in Conv2dShape s, bool weightGradient)
     {
-        if (s.R == 1 || Math.Max(s.C, s.K) > 128)
+        int widest = Math.Max(s.C, s.K);
+        bool narrow = s.OutW < 8;
+        if (s.R == 1 || widest > (narrow ? 256 : 128))
         {
             return false;
         }
-        return !weightGradient || Math.Min(s.C, s.K) <= 32 || s.OutW < 8;
+        return !weightGradient || Math.Min(s.C, s.K) <= 32 || narrow;
     }
 
     private static bool IsPointwise(in Conv2dShape s) => s.R == 1 && s.Stride == 1 && s.Pad == 0;

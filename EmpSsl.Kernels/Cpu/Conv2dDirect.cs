@@ -312,7 +312,7 @@ internal static unsafe class Conv2dDirect
                 var shape = s;
                 int threads = s.Flops < GemmBlocking.ParallelFlops ? 1 : Math.Min(Environment.ProcessorCount, items);
                 Parallel.For(0, threads, t =>
-                    WeightItems((float*)dwtP, (float*)dynP, (float*)xpP, (long*)offP, shape, panels,
+                    WeightItems((float*)dwtP, (float*)dynP, (float*)xpP, (long*)offP, shape, rowTiles,
                         (int)((long)t * items / threads), (int)((long)(t + 1) * items / threads)));
                 for (int k = 0; k < s.K; k++)
                 {
@@ -336,7 +336,7 @@ internal static unsafe class Conv2dDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightItems(float* dwt, float* dyn, float* xp, long* offsets, in Conv2dShape s, int panels, int item0, int item1)
+    private static void WeightItems(float* dwt, float* dyn, float* xp, long* offsets, in Conv2dShape s, int rowTiles, int item0, int item1)
     {
         long* bases = stackalloc long[PixelChunk];
         long pixels = (long)s.N * s.OutH * s.OutW;
@@ -344,10 +344,11 @@ internal static unsafe class Conv2dDirect
         {
             int count = (int)Math.Min(PixelChunk, pixels - j0);
             Bases(bases, j0, count, s);
+            // Panel-major: the chunk's dy columns of one panel stay in L1 while every (tap, channel) tile runs over them.
             for (int item = item0; item < item1; item++)
             {
-                int tile = item / panels;
-                int panel = item % panels;
+                int panel = item / rowTiles;
+                int tile = item % rowTiles;
                 WeightTile(xp, bases, count, offsets + tile * MR, dyn + j0 * s.K + panel * NR, s.K, dwt + (long)tile * MR * s.K + panel * NR, s.K);
             }
         }
