@@ -78,6 +78,19 @@ if (args.Length > 0 && args[0] == "resnet")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "forward")
+{
+    // forward [batch] [image] [width] [channels] [steps] [device]
+    int batch = args.Length > 1 ? int.Parse(args[1]) : 1024;
+    int image = args.Length > 2 ? int.Parse(args[2]) : 28;
+    double width = args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 0.5;
+    int channels = args.Length > 4 ? int.Parse(args[4]) : 1;
+    int steps = args.Length > 5 ? int.Parse(args[5]) : 3;
+    using var kernels = Devices.Open(args.Length > 6 ? args[6] : null);
+    ForwardBench.Run(kernels, batch, image, width, channels, steps, Console.Out);
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == "step")
 {
     var o = new StepOptions();

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
@@ -19,6 +17,16 @@ public sealed partial class CpuKernels
 {
     /// <summary>How many floats the stride-2 backward-data column matrix of one chunk may take: it should stay in the shared L3.</summary>
     private const int ColumnBudget = 1 << 21;
+
+    // The calling thread's work arrays (Scratch): the stride-2 column matrix, the zero-padded input, flipped weights.
+    [ThreadStatic]
+    private static float[]? s_columns;
+
+    [ThreadStatic]
+    private static float[]? s_padded;
+
+    [ThreadStatic]
+    private static float[]? s_flipped;
 
     /// <param name="y">(N, K, OH, OW), written</param>
     /// <param name="x">(N, C, H, W)</param>
@@ -79,26 +87,16 @@ public sealed partial class CpuKernels
                 return;
             }
             int nb = ChunkImages(s);
-            float[] col = ArrayPool<float>.Shared.Rent(crr * nb * p);
-            try
+            float* pcol = Scratch.Floats(ref s_columns, (long)crr * nb * p);
+            for (int n0 = 0; n0 < s.N; n0 += nb)
             {
-                fixed (float* pcol = col)
-                {
-                    for (int n0 = 0; n0 < s.N; n0 += nb)
-                    {
-                        int count = Math.Min(nb, s.N - n0);
-                        GemmDriver.Run(
-                            crr, count * p, s.K,
-                            new GemmMatrix(pw, crr), true,
-                            Images(pdy + (long)n0 * s.K * p, s.K, p), false,
-                            new GemmMatrix(pcol, (long)count * p), 1f, 0f);
-                        Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(col);
+                int count = Math.Min(nb, s.N - n0);
+                GemmDriver.Run(
+                    crr, count * p, s.K,
+                    new GemmMatrix(pw, crr), true,
+                    Images(pdy + (long)n0 * s.K * p, s.K, p), false,
+                    new GemmMatrix(pcol, (long)count * p), 1f, 0f);
+                Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count);
             }
         }
     }
@@ -135,19 +133,9 @@ public sealed partial class CpuKernels
                 GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColMatrix(px, shape), true, c, 1f, 1f);
                 return;
             }
-            float[] padded = ArrayPool<float>.Shared.Rent(checked((int)Im2ColPaddedMatrix.PaddedLength(s)));
-            try
-            {
-                fixed (float* xp = padded)
-                {
-                    Im2ColPaddedMatrix.Pad(xp, px, shape);
-                    GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColPaddedMatrix(xp, shape), true, c, 1f, 1f);
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(padded);
-            }
+            float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
+            Im2ColPaddedMatrix.Pad(xp, px, shape);
+            GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColPaddedMatrix(xp, shape), true, c, 1f, 1f);
         }
     }
 
@@ -158,32 +146,21 @@ public sealed partial class CpuKernels
     private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
     {
         int rr = s.R * s.R;
-        float[] flipped = ArrayPool<float>.Shared.Rent(s.WeightLength);
-        try
+        float* flipped = Scratch.Floats(ref s_flipped, s.WeightLength);
+        for (int k = 0; k < s.K; k++)
         {
-            for (int k = 0; k < s.K; k++)
+            for (int c = 0; c < s.C; c++)
             {
-                for (int c = 0; c < s.C; c++)
+                float* from = w + ((long)k * s.C + c) * rr;
+                int to = (c * s.K + k) * rr;
+                for (int i = 0; i < rr; i++)
                 {
-                    float* from = w + ((long)k * s.C + c) * rr;
-                    int to = (c * s.K + k) * rr;
-                    for (int i = 0; i < rr; i++)
-                    {
-                        flipped[to + rr - 1 - i] = from[i];
-                    }
+                    flipped[to + rr - 1 - i] = from[i];
                 }
             }
-            var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
-            int crr = t.C * rr;
-            fixed (float* pf = flipped)
-            {
-                ForwardImplicit(dx, dy, pf, t);
-            }
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(flipped);
-        }
+        var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
+        ForwardImplicit(dx, dy, flipped, t);
     }
 
     /// <summary>
@@ -201,19 +178,9 @@ public sealed partial class CpuKernels
             GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColMatrix(x, s), false, c, 1f, 0f);
             return;
         }
-        float[] padded = ArrayPool<float>.Shared.Rent(checked((int)Im2ColPaddedMatrix.PaddedLength(s)));
-        try
-        {
-            fixed (float* xp = padded)
-            {
-                Im2ColPaddedMatrix.Pad(xp, x, s);
-                GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColPaddedMatrix(xp, s), false, c, 1f, 0f);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(padded);
-        }
+        float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
+        Im2ColPaddedMatrix.Pad(xp, x, s);
+        GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColPaddedMatrix(xp, s), false, c, 1f, 0f);
     }
 
     /// <summary>Which convolution this backend runs: <see cref="ConvolutionPath.Auto"/> picks per shape; tests and benchmarks pin one.</summary>

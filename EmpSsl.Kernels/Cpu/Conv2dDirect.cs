@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -29,6 +28,20 @@ internal static unsafe class Conv2dDirect
     /// <summary>Pixels per pass of the weight gradient: the chunk's dy rows and inputs stay in L2.</summary>
     private const int PixelChunk = 192;
 
+    // The work arrays of the calling thread (Scratch): channels-last input, output or dy, packed weights or the
+    // weight gradient's tiles, and the weight gradient's row offsets.
+    [ThreadStatic]
+    private static float[]? s_input;
+
+    [ThreadStatic]
+    private static float[]? s_output;
+
+    [ThreadStatic]
+    private static float[]? s_weights;
+
+    [ThreadStatic]
+    private static long[]? s_offsets;
+
     private static bool Available => Avx2.IsSupported && Fma.IsSupported;
 
     public static bool SupportsForward(in Conv2dShape s) => Available && s.K % NR == 0;
@@ -41,28 +54,18 @@ internal static unsafe class Conv2dDirect
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s)
     {
         int rr = s.R * s.R;
-        float[] packed = ArrayPool<float>.Shared.Rent(s.WeightLength);
-        try
+        float* wk = Scratch.Floats(ref s_weights, s.WeightLength);
+        for (int k = 0; k < s.K; k++)
         {
-            fixed (float* wk = packed)
+            for (int c = 0; c < s.C; c++)
             {
-                for (int k = 0; k < s.K; k++)
+                for (int t = 0; t < rr; t++)
                 {
-                    for (int c = 0; c < s.C; c++)
-                    {
-                        for (int t = 0; t < rr; t++)
-                        {
-                            wk[PackedAt(k / NR, t, c, s.C, rr) + k % NR] = w[((long)k * s.C + c) * rr + t];
-                        }
-                    }
+                    wk[PackedAt(k / NR, t, c, s.C, rr) + k % NR] = w[((long)k * s.C + c) * rr + t];
                 }
-                Convolve(y, x, wk, s);
             }
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(packed);
-        }
+        Convolve(y, x, wk, s);
     }
 
     /// <summary>dx (N, C, H, W) = the gradient of the forward through x, at stride 1, as a forward convolution of dy.</summary>
@@ -70,28 +73,18 @@ internal static unsafe class Conv2dDirect
     {
         int rr = s.R * s.R;
         var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
-        float[] packed = ArrayPool<float>.Shared.Rent(s.WeightLength);
-        try
+        float* wk = Scratch.Floats(ref s_weights, s.WeightLength);
+        for (int k = 0; k < s.K; k++)
         {
-            fixed (float* wk = packed)
+            for (int c = 0; c < s.C; c++)
             {
-                for (int k = 0; k < s.K; k++)
+                for (int tap = 0; tap < rr; tap++)
                 {
-                    for (int c = 0; c < s.C; c++)
-                    {
-                        for (int tap = 0; tap < rr; tap++)
-                        {
-                            wk[PackedAt(c / NR, tap, k, s.K, rr) + c % NR] = w[((long)k * s.C + c) * rr + rr - 1 - tap];
-                        }
-                    }
+                    wk[PackedAt(c / NR, tap, k, s.K, rr) + c % NR] = w[((long)k * s.C + c) * rr + rr - 1 - tap];
                 }
-                Convolve(dx, dy, wk, t);
             }
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(packed);
-        }
+        Convolve(dx, dy, wk, t);
     }
 
     /// <summary>Weights packed as (K / 16, taps, C, 16): a panel's 16 output channels side by side for each tap and input channel.</summary>
@@ -104,28 +97,17 @@ internal static unsafe class Conv2dDirect
         int wp = s.W + 2 * s.Pad;
         long pixels = (long)s.N * s.OutH * s.OutW;
         int tiles = checked((int)((pixels + MR - 1) / MR));
-        float[] xpArray = ArrayPool<float>.Shared.Rent(checked(s.N * hp * wp * s.C));
+        float* xp = Scratch.Floats(ref s_input, (long)s.N * hp * wp * s.C);
         // Rounded up to whole tiles: the last tile's missing pixels write rows that are never read.
-        float[] ynArray = ArrayPool<float>.Shared.Rent(checked(tiles * MR * s.K));
-        try
-        {
-            fixed (float* xp = xpArray, yn = ynArray)
-            {
-                ChannelsLast.FromNchw(xp, x, s.N, s.C, s.H, s.W, s.Pad);
-                nint xpP = (nint)xp;
-                nint ynP = (nint)yn;
-                nint wkP = (nint)wk;
-                int threads = s.Flops < GemmBlocking.ParallelFlops ? 1 : Math.Min(Environment.ProcessorCount, tiles);
-                Parallel.For(0, threads, t =>
-                    ForwardTiles((float*)ynP, (float*)xpP, (float*)wkP, s, (int)((long)t * tiles / threads), (int)((long)(t + 1) * tiles / threads)));
-                ChannelsLast.ToNchw(y, yn, s.N, s.K, s.OutH * s.OutW);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(xpArray);
-            ArrayPool<float>.Shared.Return(ynArray);
-        }
+        float* yn = Scratch.Floats(ref s_output, (long)tiles * MR * s.K);
+        ChannelsLast.FromNchw(xp, x, s.N, s.C, s.H, s.W, s.Pad);
+        nint xpP = (nint)xp;
+        nint ynP = (nint)yn;
+        nint wkP = (nint)wk;
+        int threads = s.Flops < GemmBlocking.ParallelFlops ? 1 : Math.Min(Environment.ProcessorCount, tiles);
+        Parallel.For(0, threads, t =>
+            ForwardTiles((float*)ynP, (float*)xpP, (float*)wkP, s, (int)((long)t * tiles / threads), (int)((long)(t + 1) * tiles / threads)));
+        ChannelsLast.ToNchw(y, yn, s.N, s.K, s.OutH * s.OutW);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -147,6 +129,9 @@ internal static unsafe class Conv2dDirect
             {
                 bases[i] = bases[valid - 1];
             }
+            // Tiles innermost: one panel's block of weights (9 taps x 32 channels x 16, 18 KB) stays in L1 while
+            // the chunk's tiles run past it. Panels innermost (the tile's windows in L1, weights streaming from L2)
+            // measured slower: 1.26 against 1.03 s for the width-1/2 Fashion-MNIST step.
             for (int panel = 0; panel < s.K / NR; panel++)
             {
                 for (int c0 = 0; c0 < s.C; c0 += ChannelBlock)
@@ -285,53 +270,39 @@ internal static unsafe class Conv2dDirect
         int rowTiles = (rows + MR - 1) / MR;
         int panels = s.K / NR;
         int items = rowTiles * panels;
-        float[] xpArray = ArrayPool<float>.Shared.Rent(checked(s.N * hp * wp * s.C));
-        float[] dynArray = ArrayPool<float>.Shared.Rent(checked(pixels * s.K));
+        float* xp = Scratch.Floats(ref s_input, (long)s.N * hp * wp * s.C);
+        float* dyn = Scratch.Floats(ref s_output, (long)pixels * s.K);
         // (taps * C rounded up to whole tiles, K): rows past taps * C repeat the last one and are never read.
-        float[] dwtArray = ArrayPool<float>.Shared.Rent(checked(rowTiles * MR * s.K));
-        long[] offsetArray = ArrayPool<long>.Shared.Rent(rowTiles * MR);
-        try
+        float* dwt = Scratch.Floats(ref s_weights, (long)rowTiles * MR * s.K);
+        long* offsets = Scratch.Longs(ref s_offsets, rowTiles * MR);
+        ChannelsLast.FromNchw(xp, x, s.N, s.C, s.H, s.W, s.Pad);
+        ChannelsLast.FromNchw(dyn, dy, s.N, s.K, s.OutH, s.OutW, 0);
+        new Span<float>(dwt, rowTiles * MR * s.K).Clear();
+        long* taps = stackalloc long[rr];
+        Taps(taps, s);
+        for (int q = 0; q < rowTiles * MR; q++)
         {
-            fixed (float* xp = xpArray, dyn = dynArray, dwt = dwtArray)
-            fixed (long* offsets = offsetArray)
+            int row = Math.Min(q, rows - 1);
+            offsets[q] = taps[row / s.C] + row % s.C;
+        }
+        nint xpP = (nint)xp;
+        nint dynP = (nint)dyn;
+        nint dwtP = (nint)dwt;
+        nint offP = (nint)offsets;
+        var shape = s;
+        int threads = s.Flops < GemmBlocking.ParallelFlops ? 1 : Math.Min(Environment.ProcessorCount, items);
+        Parallel.For(0, threads, t =>
+            WeightItems((float*)dwtP, (float*)dynP, (float*)xpP, (long*)offP, shape, rowTiles,
+                (int)((long)t * items / threads), (int)((long)(t + 1) * items / threads)));
+        for (int k = 0; k < s.K; k++)
+        {
+            for (int c = 0; c < s.C; c++)
             {
-                ChannelsLast.FromNchw(xp, x, s.N, s.C, s.H, s.W, s.Pad);
-                ChannelsLast.FromNchw(dyn, dy, s.N, s.K, s.OutH, s.OutW, 0);
-                new Span<float>(dwt, rowTiles * MR * s.K).Clear();
-                long* taps = stackalloc long[rr];
-                Taps(taps, s);
-                for (int q = 0; q < rowTiles * MR; q++)
+                for (int t = 0; t < rr; t++)
                 {
-                    int row = Math.Min(q, rows - 1);
-                    offsets[q] = taps[row / s.C] + row % s.C;
-                }
-                nint xpP = (nint)xp;
-                nint dynP = (nint)dyn;
-                nint dwtP = (nint)dwt;
-                nint offP = (nint)offsets;
-                var shape = s;
-                int threads = s.Flops < GemmBlocking.ParallelFlops ? 1 : Math.Min(Environment.ProcessorCount, items);
-                Parallel.For(0, threads, t =>
-                    WeightItems((float*)dwtP, (float*)dynP, (float*)xpP, (long*)offP, shape, rowTiles,
-                        (int)((long)t * items / threads), (int)((long)(t + 1) * items / threads)));
-                for (int k = 0; k < s.K; k++)
-                {
-                    for (int c = 0; c < s.C; c++)
-                    {
-                        for (int t = 0; t < rr; t++)
-                        {
-                            dw[((long)k * s.C + c) * rr + t] += dwt[((long)t * s.C + c) * s.K + k];
-                        }
-                    }
+                    dw[((long)k * s.C + c) * rr + t] += dwt[((long)t * s.C + c) * s.K + k];
                 }
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(xpArray);
-            ArrayPool<float>.Shared.Return(dynArray);
-            ArrayPool<float>.Shared.Return(dwtArray);
-            ArrayPool<long>.Shared.Return(offsetArray);
         }
     }
 

@@ -129,8 +129,8 @@ internal static unsafe class GemmDriver
         int mBlocks = (m1 - m0 + GemmBlocking.MC - 1) / GemmBlocking.MC;
         int mcMax = ((m1 - m0 + mBlocks - 1) / mBlocks + mr - 1) / mr * mr;
         int ncMax = Math.Min(GemmBlocking.NC, (n1 - n0 + nr - 1) / nr * nr);
-        float* pa = Buffer(ref s_packA, mcMax * kcMax);
-        float* pb = Buffer(ref s_packB, ncMax * kcMax);
+        float* pa = Scratch.Floats(ref s_packA, mcMax * kcMax);
+        float* pb = Scratch.Floats(ref s_packB, ncMax * kcMax);
         for (int jc = n0; jc < n1; jc += ncMax)
         {
             int nc = Math.Min(ncMax, n1 - jc);
@@ -199,16 +199,5 @@ internal static unsafe class GemmDriver
                 *p = beta == 0f ? t[col] : t[col] + beta * *p;
             }
         }
-    }
-
-    // Pinned (so the pointer stays valid), 64-byte aligned, with slack for packing's spilled stores, grown but never shrunk: steady state allocates nothing.
-    internal static float* Buffer(ref float[]? buffer, int length)
-    {
-        if (buffer == null || buffer.Length < length + 32)
-        {
-            buffer = GC.AllocateUninitializedArray<float>(length + 32, pinned: true);
-        }
-        float* p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-        return (float*)(((nint)p + 63) & ~(nint)63);
     }
 }

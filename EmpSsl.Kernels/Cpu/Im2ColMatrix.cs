@@ -29,7 +29,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
         if (!trans)
         {
             // op(B) = col: each k is a row of col, built once and dealt out to the slivers.
-            float* row = GemmDriver.Buffer(ref s_scratch, nc);
+            float* row = Scratch.Floats(ref s_scratch, nc);
             for (int k = 0; k < kc; k++)
             {
                 Row(row, k0 + k, j0, nc);
@@ -55,7 +55,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
             return;
         }
         // op(B) = col^T: the sliver's columns are rows of col; build them, then transpose them in.
-        float* rows = GemmDriver.Buffer(ref s_scratch, nr * kc);
+        float* rows = Scratch.Floats(ref s_scratch, nr * kc);
         for (int s = 0; s * nr < nc; s++)
         {
             int cols = Math.Min(nr, nc - s * nr);

@@ -15,7 +15,7 @@ namespace EmpSsl.Train.Eval;
 public static class Embedder
 {
     /// <summary>Rows per forward pass: enough to keep the kernels busy, small enough for any memory.</summary>
-    private const int RowsPerPass = 1024;
+    private const int RowsPerPass = 128;
 
     public static Features Embed(IKernels k, Encoder model, Dataset data, int cropSize, double cropScale, int crops, string feature, int seed)
     {

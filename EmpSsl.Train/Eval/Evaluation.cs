@@ -15,12 +15,16 @@ public static class Evaluation
     public static Results Run(IKernels k, Encoder model, TrainConfig c, Dataset train, Dataset test, Action<string> log)
     {
         var clock = Stopwatch.StartNew();
+        // Each line carries the time since evaluation began, so a user sees which part takes the time.
+        var inner = log;
+        log = line => inner($"[{clock.Elapsed.TotalSeconds,5:F0} s] {line}");
         var probe = new LinearProbeOptions(Epochs: c.ProbeEpochs, Seed: c.Seed);
         int evalSeed = c.Seed + 1_000_003;
 
         log($"embedding {train.Count} + {test.Count} images with the trained encoder ({Describe(c)})");
         var trainF = Embedder.Embed(k, model, train, c.CropSize, c.CropScale, c.EvalCrops, c.EvalFeature, evalSeed);
         var testF = Embedder.Embed(k, model, test, c.CropSize, c.CropScale, c.EvalCrops, c.EvalFeature, evalSeed + 1);
+        log($"embedded: {trainF.Dim}-d features; linear probe, {probe.Epochs} epochs");
         double linear = LinearProbe.TrainAndTest(k, trainF, testF, probe);
         log($"linear probe: {linear:P2}");
         double knn = Knn.Classify(k, trainF, testF, c.KnnK, c.KnnTemperature);
@@ -30,6 +34,7 @@ public static class Evaluation
         var random = ModelFactory.Build(k, c, train.Channels);
         var trainR = Embedder.Embed(k, random, train, c.CropSize, c.CropScale, c.EvalCrops, c.EvalFeature, evalSeed);
         var testR = Embedder.Embed(k, random, test, c.CropSize, c.CropScale, c.EvalCrops, c.EvalFeature, evalSeed + 1);
+        log("embedded; control linear probe");
         double control = LinearProbe.TrainAndTest(k, trainR, testR, probe);
         log($"control linear probe: {control:P2}");
 
