@@ -1,7 +1,9 @@
 namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
-// gradient and ACCUMULATES (+=). Every pass is one packed GEMM over the whole batch, with P = OH*OW
+// gradient and ACCUMULATES (+=). Two paths: the direct channels-last convolution (Conv2dDirect.cs) where
+// DirectWins says it measured faster (few channels, narrow planes), else the implicit GEMM below.
+// The implicit GEMM runs each pass as one packed GEMM over the whole batch, with P = OH*OW
 // and CRR = C*R*R, and col the (CRR, N*P) column matrix of x:
 //   forward          y (K, N*P)   = w (K, CRR) . col
 //   backward weight  dw (K, CRR) += dy (K, N*P) . col^T

@@ -23,14 +23,7 @@ internal static unsafe class Transpose8x8
             Avx.LoadVector256(src + 4 * srcLd), Avx.LoadVector256(src + 5 * srcLd),
             Avx.LoadVector256(src + Math.Min(6, rows - 1) * srcLd), Avx.LoadVector256(src + Math.Min(7, rows - 1) * srcLd),
             out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
-        Avx.Store(dst, o0);
-        Avx.Store(dst + dstLd, o1);
-        Avx.Store(dst + 2 * dstLd, o2);
-        Avx.Store(dst + 3 * dstLd, o3);
-        Avx.Store(dst + 4 * dstLd, o4);
-        Avx.Store(dst + 5 * dstLd, o5);
-        Avx.Store(dst + 6 * dstLd, o6);
-        Avx.Store(dst + 7 * dstLd, o7);
+        StoreRows(dst, dstLd, o0, o1, o2, o3, o4, o5, o6, o7);
     }
 
     /// <summary>dst[c * dstLd + r] = src[offsets[r] + c] for 8 rows at arbitrary offsets.</summary>
@@ -43,14 +36,7 @@ internal static unsafe class Transpose8x8
             Avx.LoadVector256(src + offsets[4]), Avx.LoadVector256(src + offsets[5]),
             Avx.LoadVector256(src + offsets[6]), Avx.LoadVector256(src + offsets[7]),
             out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
-        Avx.Store(dst, o0);
-        Avx.Store(dst + dstLd, o1);
-        Avx.Store(dst + 2 * dstLd, o2);
-        Avx.Store(dst + 3 * dstLd, o3);
-        Avx.Store(dst + 4 * dstLd, o4);
-        Avx.Store(dst + 5 * dstLd, o5);
-        Avx.Store(dst + 6 * dstLd, o6);
-        Avx.Store(dst + 7 * dstLd, o7);
+        StoreRows(dst, dstLd, o0, o1, o2, o3, o4, o5, o6, o7);
     }
 
     /// <summary>dst[offsets[c] + r] = src[r * srcLd + c]: 8 rows in, 8 columns out to arbitrary places.</summary>
@@ -71,6 +57,21 @@ internal static unsafe class Transpose8x8
         Avx.Store(dst + offsets[5], o5);
         Avx.Store(dst + offsets[6], o6);
         Avx.Store(dst + offsets[7], o7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(
+        float* dst, long dstLd, Vector256<float> o0, Vector256<float> o1, Vector256<float> o2, Vector256<float> o3,
+        Vector256<float> o4, Vector256<float> o5, Vector256<float> o6, Vector256<float> o7)
+    {
+        Avx.Store(dst, o0);
+        Avx.Store(dst + dstLd, o1);
+        Avx.Store(dst + 2 * dstLd, o2);
+        Avx.Store(dst + 3 * dstLd, o3);
+        Avx.Store(dst + 4 * dstLd, o4);
+        Avx.Store(dst + 5 * dstLd, o5);
+        Avx.Store(dst + 6 * dstLd, o6);
+        Avx.Store(dst + 7 * dstLd, o7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
