@@ -49,10 +49,7 @@ public static class ForwardBench
         {
             log.WriteLine($"  op    {op,-28} {v.Seconds:F3} s in {v.Calls,3} calls");
         }
-        foreach (var (k, v) in profiler.ConvByShape.OrderByDescending(e => e.Value.Seconds).Take(10))
-        {
-            log.WriteLine($"  conv  {k,-48} {v.Seconds:F3} s, {v.Flops / v.Seconds / 1e9,6:F1} GFLOP/s");
-        }
+        StepBench.PrintConvShapes(profiler, log, 10);
         x.DisposeLeaf();
     }
 }

@@ -13,6 +13,10 @@ public static class PeakBench
 {
     private const long Iterations = 1 << 23;
 
+    /// <summary>The peak on one thread and on every core, as one line.</summary>
+    public static string Describe()
+        => $"{Measure(1):F1} GFLOP/s on 1 thread, {Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}";
+
     /// <summary>Best of five runs: GFLOP/s of <paramref name="threads"/> threads each running the FMA loop.</summary>
     public static double Measure(int threads)
     {

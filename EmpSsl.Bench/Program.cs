@@ -34,21 +34,21 @@ if (args.Length > 0 && args[0] == "quick")
         }
     }
     using var kernels = Devices.Open(device);
-    if (kernels is EmpSsl.Kernels.Cpu.CpuKernels cpu)
+    var cpu = kernels as EmpSsl.Kernels.Cpu.CpuKernels;
+    if (cpu is not null)
     {
         cpu.Convolution = conv;
     }
     Console.WriteLine($"quick benchmark on '{kernels.Name}', {Environment.ProcessorCount} cores; each case checked against float64 before timing");
     // The ceiling on this machine as it is now, before and after, for reading the kernels' figures as a fraction of it.
-    bool host = kernels is EmpSsl.Kernels.Cpu.CpuKernels;
-    if (host)
+    if (cpu is not null)
     {
-        Console.WriteLine($"fp32 FMA peak before: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+        Console.WriteLine($"fp32 FMA peak before: {PeakBench.Describe()}");
     }
     var results = new QuickBench(kernels, Console.Out).Run();
-    if (host)
+    if (cpu is not null)
     {
-        Console.WriteLine($"fp32 FMA peak after: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+        Console.WriteLine($"fp32 FMA peak after: {PeakBench.Describe()}");
     }
     if (json is not null)
     {
@@ -62,7 +62,7 @@ if (args.Length > 0 && args[0] == "quick")
 
 if (args.Length > 0 && args[0] == "peak")
 {
-    Console.WriteLine($"fp32 FMA peak: {PeakBench.Measure(1):F1} GFLOP/s on 1 thread, {PeakBench.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+    Console.WriteLine($"fp32 FMA peak: {PeakBench.Describe()}");
     return 0;
 }
 

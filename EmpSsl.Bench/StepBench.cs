@@ -103,11 +103,17 @@ public static class StepBench
         {
             log.WriteLine($"  ops   {k,-18} {v:F3} s");
         }
-        foreach (var (k, v) in profiler.ConvByShape.OrderByDescending(e => e.Value.Seconds).Take(12))
+        PrintConvShapes(profiler, log, 12);
+        return result;
+    }
+
+    /// <summary>The slowest convolution shapes of the profiled pass, with their achieved GFLOP/s.</summary>
+    internal static void PrintConvShapes(ProfilingKernels profiler, TextWriter log, int top)
+    {
+        foreach (var (k, v) in profiler.ConvByShape.OrderByDescending(e => e.Value.Seconds).Take(top))
         {
             log.WriteLine($"  conv  {k,-48} {v.Seconds:F3} s in {v.Calls,3} calls, {v.Flops / v.Seconds / 1e9,6:F1} GFLOP/s");
         }
-        return result;
     }
 
     /// <summary>The op kinds the issue asks to see: where the next bottleneck is.</summary>

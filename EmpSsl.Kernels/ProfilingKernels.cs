@@ -56,18 +56,18 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
 
     private static long Start() => Stopwatch.GetTimestamp();
 
-    private void Stop(string op, long start)
+    private double Stop(string op, long start)
     {
         _inner.Synchronize();
         double s = Stopwatch.GetElapsedTime(start).TotalSeconds;
         _totals.TryGetValue(op, out var v);
         _totals[op] = (v.Seconds + s, v.Calls + 1);
+        return s;
     }
 
     private void StopConv(string op, long start, in Conv2dShape s)
     {
-        Stop(op, start);
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double seconds = Stop(op, start);
         string key = $"{op} {s}";
         _convs.TryGetValue(key, out var v);
         _convs[key] = (v.Seconds + seconds, v.Calls + 1, v.Flops + s.Flops);

@@ -198,8 +198,9 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>One half-sliver (8 or 16 floats) from src to dst: a single vector load and store.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyHalf(float* src, float* dst, int half)
+    internal static void CopyHalf(float* src, float* dst, int half)
     {
         if (half == 16)
         {

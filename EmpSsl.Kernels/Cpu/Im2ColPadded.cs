@@ -94,7 +94,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                     float* b = Pixel(j, pixels, plane, wp);
                     for (int k = 0; k < kc; k++)
                     {
-                        CopyHalf(b + offsets[k], d + (long)k * nr, half);
+                        GemmPacking.CopyHalf(b + offsets[k], d + (long)k * nr, half);
                     }
                     continue;
                 }
@@ -162,18 +162,5 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         int i = j % pixels / _s.OutW;
         int o = j % _s.OutW;
         return _xp + (long)n * _s.C * plane + (long)i * wp + o;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyHalf(float* src, float* dst, int half)
-    {
-        if (half == 16)
-        {
-            Vector512.Store(Vector512.Load(src), dst);
-        }
-        else
-        {
-            Vector256.Store(Vector256.Load(src), dst);
-        }
     }
 }
