@@ -37,7 +37,7 @@ public static class Backends
 
     /// <summary>
     /// The shared backend of that name. For "cuda" without an NVIDIA GPU this throws Xunit's SkipException, so a
-    /// [SkippableFact] shows as skipped, never as passed.
+    /// [SkippableFact] shows as skipped, never as passed; unless EMPSSL_DEVICE=cuda, which makes it fail.
     /// </summary>
     public static IKernels Open(string name)
     {
@@ -49,8 +49,11 @@ public static class Backends
             }
             if (name == Cuda)
             {
-                // Asked once: a failed probe still loads the CUDA driver bindings.
-                _cudaPresent ??= IlgpuKernels.CudaAvailable();
+                // Asked once: a failed probe still loads the CUDA driver bindings. A run told to use CUDA
+                // (EMPSSL_DEVICE=cuda, as on a GPU machine) never skips: a CUDA that ILGPU cannot open fails
+                // every CUDA test with ILGPU's own error instead of looking like a machine without a GPU.
+                bool demanded = Environment.GetEnvironmentVariable(Devices.EnvironmentVariable)?.Trim().ToLowerInvariant() == Cuda;
+                _cudaPresent ??= demanded || IlgpuKernels.CudaAvailable();
                 if (!_cudaPresent.Value)
                 {
                     throw new SkipException("no CUDA device: ILGPU found no NVIDIA GPU on this machine");
