@@ -67,6 +67,12 @@ public sealed class PtxCompileTests : IClassFixture<PtxCompileTests.PtxBackendFi
 
         string ptx = compiled.PTXAssembly;
         Assert.Contains(".entry", ptx, StringComparison.Ordinal);
+        // EMPSSL_PTX_DUMP=DIR keeps each kernel's PTX, for `ptxas -arch=sm_90 -v` (registers, spills) on a GPU machine.
+        if (Environment.GetEnvironmentVariable("EMPSSL_PTX_DUMP") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            File.WriteAllText(Path.Combine(dump, name + ".ptx"), ptx);
+        }
         if (BarrierScan.Reaches(kernel))
         {
             Assert.True(ptx.Contains("bar.sync", StringComparison.Ordinal), $"{name} calls Group.Barrier but its PTX has no bar.sync");

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the repository root, with .gpu/ carried (tools/device/bundle.sh made it):
-# the CUDA conformance suite, then the kernel and step benchmarks on CUDA. Every log goes to $OUT.
-# Usage: tools/device/gpu-suite.sh [tests] [quick] [step]   (no argument: all three)
+# the CUDA conformance suite, then the kernel and step benchmarks on CUDA. Every log and JSON file is packed into
+# $OUT/suite.tgz (the device tool returns at most 8 files).
+# Usage: tools/device/gpu-suite.sh [tests] [quick] [step] [ptxas] [torch] [fmnist] [fmnist-full] [sweep]
+#        (no argument: tests quick step; tests needs `bundle.sh tests`, fmnist needs `bundle.sh train`)
 set -uo pipefail
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+RESULT=${OUT:-/tmp/out}; OUT=/tmp/suite; mkdir -p "$RESULT" "$OUT"
+trap 'tar -C "$OUT" -czf "$RESULT/suite.tgz" .' EXIT
 what=${*:-tests quick step}
 mkdir -p /opt/dn /opt/app
 tar -C /opt/dn -xJf .gpu/runtime.tar.xz && tar -C /opt/app -xJf .gpu/app.tar.xz || exit 1
+train() { local name=$1 limit=$2; shift 2; run "$name" "$limit" dotnet /opt/app/train/EmpSsl.Train.dll train --device cuda --data .gpu/fashion-mnist --out "/tmp/runs/$name" "$@"; cp "/tmp/runs/$name/results.json" "$OUT/$name-results.json"; }
 export PATH=/opt/dn:$PATH DOTNET_ROOT=/opt/dn DOTNET_ROLL_FORWARD=Major DOTNET_CLI_TELEMETRY_OPTOUT=1
 # Demanded, not probed: a CUDA that ILGPU cannot open fails the CUDA tests instead of skipping them.
 export EMPSSL_DEVICE=cuda
@@ -17,12 +21,32 @@ xunit() { echo "cd /opt/app/$1 && dotnet /opt/app/runner/xunit.console.dll $2 -n
 for w in $what; do
   case $w in
     tests)
-      run kernels-cuda 300 bash -c "$(xunit kernels-tests EmpSsl.Kernels.Tests.dll '*Cuda.*' kernels-cuda)"
+      run kernels-cuda 300 bash -c "$(xunit kernels-tests EmpSsl.Kernels.Tests.dll '*Cuda*' kernels-cuda)"
       run crops-cuda 120 bash -c "$(xunit train-tests EmpSsl.Train.Tests.dll '*OnCuda' crops-cuda)" ;;
     quick)
-      run quick-cuda 300 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --json "$OUT/quick-cuda.json" ;;
+      for tile in wide square; do
+        run quick-cuda-$tile 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --conv $tile --json "$OUT/quick-cuda-$tile.json"
+      done ;;
     step)
-      run step-cuda-b8 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch 8 --patches 20 --device cuda --json "$OUT/step-cuda-b8.json"
-      run step-cuda-b100 200 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch 100 --patches 20 --device cuda --json "$OUT/step-cuda-b100.json" ;;
+      for tile in wide square; do
+        for b in 8 100; do
+          run step-cuda-b$b-$tile 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --conv $tile --json "$OUT/step-cuda-b$b-$tile.json"
+        done
+      done ;;
+    ptxas)
+      # PTX dumped here by EMPSSL_PTX_DUMP=.gpu/ptx with the PtxCompileTests; registers and spills per kernel.
+      for f in .gpu/ptx/*Conv2d*.ptx .gpu/ptx/*GemmNN*.ptx; do
+        run "ptxas-$(basename "$f" .ptx)" 60 ptxas -arch=sm_90 -v "$f" -o /dev/null
+      done ;;
+    torch)
+      run torch-b8 120 python3 tools/device/torch_step.py 8 20
+      run torch-b100 120 python3 tools/device/torch_step.py 100 20 ;;
+    fmnist) train fmnist-default 200 ;;
+    sweep)
+      # .gpu/sweep.txt: one run per line, a name and then train's options.
+      while read -r name opts; do
+        [ -n "$name" ] && train "$name" 200 $opts
+      done < .gpu/sweep.txt ;;
+    fmnist-full) train fmnist-full-n20 240 --width 1 --patches 20 ;;
   esac
 done
