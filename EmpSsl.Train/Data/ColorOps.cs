@@ -96,47 +96,12 @@ public static class ColorOps
         }
         for (; p < plane; p++)
         {
-            (rs[p], gs[p], bs[p]) = HueShift(rs[p], gs[p], bs[p], shift);
+            var shifted = HueRotation.Shift(rs[p], gs[p], bs[p], shift);
+            (rs[p], gs[p], bs[p]) = (shifted.R, shifted.G, shifted.B);
         }
     }
 
-    /// <summary>One pixel of Hue; the vector overload below does the same float operations lane by lane.</summary>
-    private static (float R, float G, float B) HueShift(float r, float g, float b, float shift)
-    {
-        float maxc = MathF.Max(r, MathF.Max(g, b));
-        float minc = MathF.Min(r, MathF.Min(g, b));
-        bool equal = maxc == minc;
-        float cr = maxc - minc;
-        float s = cr / (equal ? 1f : maxc);
-        float divisor = equal ? 1f : cr;
-        float rc = (maxc - r) / divisor;
-        float gc = (maxc - g) / divisor;
-        float bc = (maxc - b) / divisor;
-        float h = maxc == r ? bc - gc : maxc == g ? 2f + rc - bc : 4f + gc - rc;
-        // torch.fmod(h / 6 + 1, 1): the argument lies in [5/6, 11/6), where x - floor(x) is exact and far
-        // cheaper than the fmodf call C#'s % makes.
-        h = h / 6f + 1f;
-        h -= MathF.Floor(h);
-        h += shift;
-        h -= MathF.Floor(h);
-        float v = maxc;
-        float sector = MathF.Floor(h * 6f);
-        float frac = h * 6f - sector;
-        int i = (int)sector % 6;
-        float pv = Math.Clamp(v * (1f - s), 0f, 1f);
-        float qv = Math.Clamp(v * (1f - s * frac), 0f, 1f);
-        float tv = Math.Clamp(v * (1f - s * (1f - frac)), 0f, 1f);
-        return i switch
-        {
-            0 => (v, tv, pv),
-            1 => (qv, v, pv),
-            2 => (pv, v, tv),
-            3 => (pv, qv, v),
-            4 => (tv, pv, v),
-            _ => (v, pv, qv),
-        };
-    }
-
+    /// <summary><see cref="HueRotation.Shift"/> lane by lane, with the same float operations.</summary>
     private static (Vector<float> R, Vector<float> G, Vector<float> B) HueShift(Vector<float> r, Vector<float> g,
         Vector<float> b, Vector<float> shift)
     {

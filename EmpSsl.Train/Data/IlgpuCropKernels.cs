@@ -202,30 +202,10 @@ internal static class IlgpuCropKernels
             float r = image[q];
             float g = image[plane + q];
             float b = image[2 * plane + q];
-            float maxc = XMath.Max(r, XMath.Max(g, b));
-            float minc = XMath.Min(r, XMath.Min(g, b));
-            bool equal = maxc == minc;
-            float cr = maxc - minc;
-            float sat = cr / (equal ? 1f : maxc);
-            float divisor = equal ? 1f : cr;
-            float rc = (maxc - r) / divisor;
-            float gc = (maxc - g) / divisor;
-            float bc = (maxc - b) / divisor;
-            float h = maxc == r ? bc - gc : maxc == g ? 2f + rc - bc : 4f + gc - rc;
-            h = h / 6f + 1f;
-            h -= XMath.Floor(h);
-            h += shift;
-            h -= XMath.Floor(h);
-            float v = maxc;
-            float sector = XMath.Floor(h * 6f);
-            float frac = h * 6f - sector;
-            int i = (int)sector % 6;
-            float pv = Clamp01(v * (1f - sat));
-            float qv = Clamp01(v * (1f - sat * frac));
-            float tv = Clamp01(v * (1f - sat * (1f - frac)));
-            image[q] = i == 0 || i == 5 ? v : i == 1 ? qv : i == 4 ? tv : pv;
-            image[plane + q] = i == 1 || i == 2 ? v : i == 0 ? tv : i == 3 ? qv : pv;
-            image[2 * plane + q] = i == 3 || i == 4 ? v : i == 2 ? tv : i == 5 ? qv : pv;
+            var shifted = HueRotation.Shift(r, g, b, shift);
+            image[q] = shifted.R;
+            image[plane + q] = shifted.G;
+            image[2 * plane + q] = shifted.B;
         }
     }
 
