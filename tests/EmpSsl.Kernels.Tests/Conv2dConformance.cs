@@ -1,3 +1,4 @@
+using EmpSsl.Kernels.Ilgpu;
 using EmpSsl.Kernels.Reference;
 using EmpSsl.Testing;
 
@@ -6,9 +7,24 @@ namespace EmpSsl.Kernels.Tests;
 /// <summary>
 /// Convolution forward, backward-data and backward-weight against the spec, on odd spatial sizes (7x5), channel
 /// counts that are not multiples of 16, batch 1, both strides, both paddings, and the 7x7/2 ImageNet stem.
+/// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>).
 /// </summary>
-public abstract class Conv2dConformance(string backend) : BackendTest(backend)
+public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = ConvPrefetch.Always) : BackendTest(backend)
 {
+    /// <summary>The backend with this class's prefetch choice pinned (the backend is shared, so it is set per call).</summary>
+    private IKernels Conv
+    {
+        get
+        {
+            var k = K;
+            if (k is IlgpuKernels ilgpu)
+            {
+                ilgpu.ConvPrefetch = prefetch;
+            }
+            return k;
+        }
+    }
+
     public static readonly TheoryData<string> Cases = new(CaseNames());
 
     [SkippableTheory]
@@ -22,7 +38,7 @@ public abstract class Conv2dConformance(string backend) : BackendTest(backend)
         var dw = In(w);
         var dy = Out(s.OutputLength);
 
-        K.Conv2dForward(dy.Span, dx.Span, dw.Span, s);
+        Conv.Conv2dForward(dy.Span, dx.Span, dw.Span, s);
         var expected = new double[s.OutputLength];
         Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
 
@@ -42,7 +58,7 @@ public abstract class Conv2dConformance(string backend) : BackendTest(backend)
         var dw = In(w);
         var dx = Out(s.InputLength);
 
-        K.Conv2dBackwardData(dx.Span, dy.Span, dw.Span, s);
+        Conv.Conv2dBackwardData(dx.Span, dy.Span, dw.Span, s);
         var expected = new double[s.InputLength];
         Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
 
@@ -62,7 +78,7 @@ public abstract class Conv2dConformance(string backend) : BackendTest(backend)
         var dx = In(x);
         var dw = In(dw0);
 
-        K.Conv2dBackwardWeight(dw.Span, dy.Span, dx.Span, s);
+        Conv.Conv2dBackwardWeight(dw.Span, dy.Span, dx.Span, s);
         var expected = Seeded.Widen(dw0);
         Ref.Conv2dBackwardWeight(expected, Seeded.Widen(dyData), Seeded.Widen(x), s);
 
@@ -94,5 +110,11 @@ public sealed class Conv2dConformanceCpu() : Conv2dConformance(Backends.Cpu);
 [Collection(Backends.IlgpuCpu)]
 public sealed class Conv2dConformanceIlgpuCpu() : Conv2dConformance(Backends.IlgpuCpu);
 
+[Collection(Backends.IlgpuCpu)]
+public sealed class Conv2dConformanceIlgpuCpuLoadAfter() : Conv2dConformance(Backends.IlgpuCpu, ConvPrefetch.Never);
+
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCuda() : Conv2dConformance(Backends.Cuda);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never);

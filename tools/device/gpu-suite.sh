@@ -24,14 +24,10 @@ for w in $what; do
       run kernels-cuda 300 bash -c "$(xunit kernels-tests EmpSsl.Kernels.Tests.dll '*Cuda*' kernels-cuda)"
       run crops-cuda 120 bash -c "$(xunit train-tests EmpSsl.Train.Tests.dll '*OnCuda' crops-cuda)" ;;
     quick)
-      for tile in wide square; do
-        run quick-cuda-$tile 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --conv $tile --json "$OUT/quick-cuda-$tile.json"
-      done ;;
+      run quick-cuda 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --json "$OUT/quick-cuda.json" ;;
     step)
-      for tile in wide square; do
-        for b in 8 100; do
-          run step-cuda-b$b-$tile 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --conv $tile --json "$OUT/step-cuda-b$b-$tile.json"
-        done
+      for b in 8 100; do
+        run step-cuda-b$b 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --json "$OUT/step-cuda-b$b.json"
       done ;;
     ptxas)
       # PTX dumped here by EMPSSL_PTX_DUMP=.gpu/ptx with the PtxCompileTests; registers and spills per kernel.
