@@ -148,46 +148,43 @@ public sealed partial class IlgpuKernels
         public int M(int slot) => KFixed ? First + slot * Step : Fixed;
     }
 
-    /// <summary>Left operand element of slot i for the stage at k0, or 0 outside the product.</summary>
-    private static float LoadLeft<TA>(TA a, SlicePlan p, int slot, int row0, int rows, int k0, int kEnd)
-        where TA : struct, IGemmOperand
-    {
-        int gr = row0 + p.M(slot);
-        int gk = k0 + p.K(slot);
-        return gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
-    }
-
-    /// <summary>Right operand element of slot i for the stage at k0, or 0 outside the product.</summary>
-    private static float LoadRight<TB>(TB b, SlicePlan p, int slot, int col0, int cols, int k0, int kEnd)
+    /// <summary>
+    /// The right operand seen the way the left one is, as (m, k) with m the output column, so that one loader
+    /// serves both slices.
+    /// </summary>
+    private readonly struct ColumnsFirst<TB>(TB b) : IGemmOperand
         where TB : struct, IGemmOperand
     {
-        int gq = col0 + p.M(slot);
+        private readonly TB _b = b;
+
+        public bool ContiguousInJ => !_b.ContiguousInJ;
+
+        public float Load(int i, int j) => _b.Load(j, i);
+    }
+
+    /// <summary>
+    /// Element (m, k) of slot i for the stage at k0 (m = row for the left operand, column for the right one seen
+    /// through <see cref="ColumnsFirst{TB}"/>), or 0 outside the product.
+    /// </summary>
+    private static float LoadSlot<T>(T op, SlicePlan p, int slot, int m0, int extent, int k0, int kEnd)
+        where T : struct, IGemmOperand
+    {
+        int gm = m0 + p.M(slot);
         int gk = k0 + p.K(slot);
-        return gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
+        return gm < extent && gk < kEnd ? op.Load(gm, gk) : 0f;
     }
 
     private static void StoreSlot(ArrayView<float> stage, SlicePlan p, int slot, float value) =>
         stage[p.K(slot) * GemmSharedStride + p.M(slot)] = value;
 
-    private static Slots4 PrefetchLeft<TA>(TA a, SlicePlan p, int row0, int rows, int k0, int kEnd)
-        where TA : struct, IGemmOperand
+    private static Slots4 Prefetch<T>(T op, SlicePlan p, int m0, int extent, int k0, int kEnd)
+        where T : struct, IGemmOperand
     {
         Slots4 v;
-        v.V0 = LoadLeft(a, p, 0, row0, rows, k0, kEnd);
-        v.V1 = LoadLeft(a, p, 1, row0, rows, k0, kEnd);
-        v.V2 = LoadLeft(a, p, 2, row0, rows, k0, kEnd);
-        v.V3 = LoadLeft(a, p, 3, row0, rows, k0, kEnd);
-        return v;
-    }
-
-    private static Slots4 PrefetchRight<TB>(TB b, SlicePlan p, int col0, int cols, int k0, int kEnd)
-        where TB : struct, IGemmOperand
-    {
-        Slots4 v;
-        v.V0 = LoadRight(b, p, 0, col0, cols, k0, kEnd);
-        v.V1 = LoadRight(b, p, 1, col0, cols, k0, kEnd);
-        v.V2 = LoadRight(b, p, 2, col0, cols, k0, kEnd);
-        v.V3 = LoadRight(b, p, 3, col0, cols, k0, kEnd);
+        v.V0 = LoadSlot(op, p, 0, m0, extent, k0, kEnd);
+        v.V1 = LoadSlot(op, p, 1, m0, extent, k0, kEnd);
+        v.V2 = LoadSlot(op, p, 2, m0, extent, k0, kEnd);
+        v.V3 = LoadSlot(op, p, 3, m0, extent, k0, kEnd);
         return v;
     }
 
@@ -309,15 +306,16 @@ public sealed partial class IlgpuKernels
         const int stageFloats = GemmStageLength * 4;
         var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, edge);
         var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, edge);
+        var bt = new ColumnsFirst<TB>(b);
 
         // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s.
         for (int i = 0; i < pa.Count; i++)
         {
-            StoreSlot(fa, pa, i, LoadLeft(a, pa, i, row0, rows, kBegin, kEnd));
+            StoreSlot(fa, pa, i, LoadSlot(a, pa, i, row0, rows, kBegin, kEnd));
         }
         for (int i = 0; i < pb.Count; i++)
         {
-            StoreSlot(fb, pb, i, LoadRight(b, pb, i, col0, cols, kBegin, kEnd));
+            StoreSlot(fb, pb, i, LoadSlot(bt, pb, i, col0, cols, kBegin, kEnd));
         }
         Group.Barrier();
 
@@ -331,8 +329,8 @@ public sealed partial class IlgpuKernels
             var nextB = default(Slots4);
             if (more)
             {
-                nextA = PrefetchLeft(a, pa, row0, rows, next, kEnd);
-                nextB = PrefetchRight(b, pb, col0, cols, next, kEnd);
+                nextA = Prefetch(a, pa, row0, rows, next, kEnd);
+                nextB = Prefetch(bt, pb, col0, cols, next, kEnd);
             }
 
             int at = current * GemmStageLength;
@@ -350,11 +348,11 @@ public sealed partial class IlgpuKernels
                 StoreSlots(stageB, pb, nextB);
                 for (int i = 4; i < pa.Count; i++)
                 {
-                    StoreSlot(stageA, pa, i, LoadLeft(a, pa, i, row0, rows, next, kEnd));
+                    StoreSlot(stageA, pa, i, LoadSlot(a, pa, i, row0, rows, next, kEnd));
                 }
                 for (int i = 4; i < pb.Count; i++)
                 {
-                    StoreSlot(stageB, pb, i, LoadRight(b, pb, i, col0, cols, next, kEnd));
+                    StoreSlot(stageB, pb, i, LoadSlot(bt, pb, i, col0, cols, next, kEnd));
                 }
             }
             Group.Barrier();
