@@ -6,7 +6,7 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// <summary>
 /// Row-major c (M, N) = alpha op(a) op(b) + beta c on the shared-memory tiling of <see cref="GemmBlock"/>.
 /// One entry point per transpose combination, so each operand's addressing and load order are fixed at compile time.
-/// They prefetch (<see cref="PrefetchNext"/>): on the H100 that took GEMM 1024^3 from 11.7 to 20.5 TFLOP/s.
+/// They prefetch (<see cref="PrefetchNext"/>): on the H100 that took GEMM 1024^3 from 11.7 to 19.5-20.8 TFLOP/s.
 /// </summary>
 public sealed partial class IlgpuKernels
 {

@@ -197,87 +197,6 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// <see cref="LoadAfter"/>'s schedule: one stage in shared memory, loaded, then computed, with a barrier after
-    /// each. It holds the fewest registers (47 on sm_90), so the most blocks fit on a multiprocessor; a two-stage
-    /// version without prefetch took 57 and ran slower on large grids.
-    /// </summary>
-    private static void GemmBlockLoadAfter<TA, TB, TC>(
-        TA a, TB b, TC c, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
-        where TA : struct, IGemmOperand
-        where TB : struct, IGemmOperand
-        where TC : struct, IGemmOutput
-    {
-        int tx = Group.IdxX;
-        int ty = Group.IdxY;
-        int side = Group.DimX;
-        int edge = 4 * side;
-        int tid = ty * side + tx;
-        int threads = side * Group.DimY;
-        var fa = sa.Cast<float>();
-        var fb = sb.Cast<float>();
-        // The loaders walk a slice with all threads. Because the thread count is a multiple of both the block edge
-        // and GemmTileK (T is 4 or 16), each thread keeps one fixed index along the slice's fast axis, and the
-        // runtime divisions happen once here rather than per element.
-        int fastK = tid % GemmTileK;
-        int firstRow = tid / GemmTileK;
-        int rowStep = threads / GemmTileK;
-        int fastRow = tid % edge;
-        int firstK = tid / edge;
-        int kStep = threads / edge;
-
-        var sums = default(Quad);
-
-        for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
-        {
-            if (a.ContiguousInJ)
-            {
-                int gk = k0 + fastK;
-                for (int r = firstRow; r < edge; r += rowStep)
-                {
-                    int gr = row0 + r;
-                    fa[fastK * GemmSharedStride + r] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
-                }
-            }
-            else
-            {
-                int gr = row0 + fastRow;
-                for (int k = firstK; k < GemmTileK; k += kStep)
-                {
-                    int gk = k0 + k;
-                    fa[k * GemmSharedStride + fastRow] = gr < rows && gk < kEnd ? a.Load(gr, gk) : 0f;
-                }
-            }
-            if (b.ContiguousInJ)
-            {
-                int gq = col0 + fastRow;
-                for (int k = firstK; k < GemmTileK; k += kStep)
-                {
-                    int gk = k0 + k;
-                    fb[k * GemmSharedStride + fastRow] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
-                }
-            }
-            else
-            {
-                int gk = k0 + fastK;
-                for (int q = firstRow; q < edge; q += rowStep)
-                {
-                    int gq = col0 + q;
-                    fb[fastK * GemmSharedStride + q] = gq < cols && gk < kEnd ? b.Load(gk, gq) : 0f;
-                }
-            }
-            Group.Barrier();
-
-            for (int k = 0; k < GemmTileK; k++)
-            {
-                sums = Fma(sums, sa[k * GemmSharedQuads + ty], sb[k * GemmSharedQuads + tx]);
-            }
-            Group.Barrier();
-        }
-
-        StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
-    }
-
-    /// <summary>
     /// Adds op(a) (rows [row0, row0 + 4T)) times op(b) (columns [col0, col0 + 4T)) over k in [kBegin, kEnd) and
     /// hands each in-bounds sum to <paramref name="c"/>. Every thread of the group must call it (it has barriers).
     /// </summary>
@@ -290,33 +209,82 @@ public sealed partial class IlgpuKernels
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
     {
-        if (!policy.Prefetch)
-        {
-            GemmBlockLoadAfter(a, b, c, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
-            return;
-        }
         int tx = Group.IdxX;
         int ty = Group.IdxY;
         int side = Group.DimX;
-        int edge = 4 * side;
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
+        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side);
+        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side);
+        var bt = new ColumnsFirst<TB>(b);
+        var sums = policy.Prefetch
+            ? PrefetchingStages(a, bt, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
+            : OneStage(a, bt, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
+        StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
+    }
+
+    /// <summary>Adds one staged k-slice into a thread's sums.</summary>
+    private static Quad ComputeStage(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    {
+        int at = stage * GemmStageLength;
+        for (int k = 0; k < GemmTileK; k++)
+        {
+            sums = Fma(sums, sa[at + k * GemmSharedQuads + Group.IdxY], sb[at + k * GemmSharedQuads + Group.IdxX]);
+        }
+        return sums;
+    }
+
+    /// <summary>Loads slots [first, Count) of both operands' slices for the stage at k0 into one stage buffer.</summary>
+    private static void LoadStage<TA, TB>(
+        TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<float> stageA, ArrayView<float> stageB, int first, int rows, int cols, int row0, int col0, int k0, int kEnd)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+    {
+        for (int i = first; i < pa.Count; i++)
+        {
+            StoreSlot(stageA, pa, i, LoadSlot(a, pa, i, row0, rows, k0, kEnd));
+        }
+        for (int i = first; i < pb.Count; i++)
+        {
+            StoreSlot(stageB, pb, i, LoadSlot(bt, pb, i, col0, cols, k0, kEnd));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LoadAfter"/>'s schedule: one stage in shared memory, loaded, then computed, with a barrier after
+    /// each. It holds the fewest registers (47 on sm_90), so the most blocks fit on a multiprocessor; a two-stage
+    /// version without prefetch took 57 and ran slower on large grids.
+    /// </summary>
+    private static Quad OneStage<TA, TB>(
+        TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+    {
+        var fa = sa.Cast<float>();
+        var fb = sb.Cast<float>();
+        var sums = default(Quad);
+        for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
+        {
+            LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, k0, kEnd);
+            Group.Barrier();
+            sums = ComputeStage(sums, sa, sb, 0);
+            Group.Barrier();
+        }
+        return sums;
+    }
+
+    /// <summary><see cref="PrefetchNext"/>'s schedule: two stages alternate, the next one's first slots prefetched.</summary>
+    private static Quad PrefetchingStages<TA, TB>(
+        TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+    {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
         const int stageFloats = GemmStageLength * 4;
-        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, edge);
-        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, edge);
-        var bt = new ColumnsFirst<TB>(b);
 
         // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s.
-        for (int i = 0; i < pa.Count; i++)
-        {
-            StoreSlot(fa, pa, i, LoadSlot(a, pa, i, row0, rows, kBegin, kEnd));
-        }
-        for (int i = 0; i < pb.Count; i++)
-        {
-            StoreSlot(fb, pb, i, LoadSlot(bt, pb, i, col0, cols, kBegin, kEnd));
-        }
+        LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, kBegin, kEnd);
         Group.Barrier();
 
         var sums = default(Quad);
@@ -333,11 +301,7 @@ public sealed partial class IlgpuKernels
                 nextB = Prefetch(bt, pb, col0, cols, next, kEnd);
             }
 
-            int at = current * GemmStageLength;
-            for (int k = 0; k < GemmTileK; k++)
-            {
-                sums = Fma(sums, sa[at + k * GemmSharedQuads + ty], sb[at + k * GemmSharedQuads + tx]);
-            }
+            sums = ComputeStage(sums, sa, sb, current);
 
             if (more)
             {
@@ -346,20 +310,12 @@ public sealed partial class IlgpuKernels
                 var stageB = fb.SubView((1 - current) * stageFloats, stageFloats);
                 StoreSlots(stageA, pa, nextA);
                 StoreSlots(stageB, pb, nextB);
-                for (int i = 4; i < pa.Count; i++)
-                {
-                    StoreSlot(stageA, pa, i, LoadSlot(a, pa, i, row0, rows, next, kEnd));
-                }
-                for (int i = 4; i < pb.Count; i++)
-                {
-                    StoreSlot(stageB, pb, i, LoadSlot(bt, pb, i, col0, cols, next, kEnd));
-                }
+                LoadStage(a, bt, pa, pb, stageA, stageB, 4, rows, cols, row0, col0, next, kEnd);
             }
             Group.Barrier();
             current = 1 - current;
         }
-
-        StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
+        return sums;
     }
 
     /// <summary>Sums of a thread's 4 x 4 block; a value type, so the compiler keeps it in registers.</summary>
