@@ -115,7 +115,11 @@ public sealed partial class IlgpuKernels
     /// </summary>
     private readonly struct SlicePlan
     {
-        /// <summary>Stored at [k * GemmSharedStride + m]; m is the row (left operand) or column (right operand).</summary>
+        /// <summary>
+        /// True when the thread's k is fixed and m steps (slot i is m = First + i Step, k = Fixed); else m is fixed
+        /// and k steps. m is the row (left operand) or column (right operand); elements sit at
+        /// [k * GemmSharedStride + m].
+        /// </summary>
         public readonly bool KFixed;
         public readonly int Fixed;
         public readonly int First;
