@@ -17,13 +17,7 @@ public static class ForwardBench
         var profiler = new ProfilingKernels(kernels);
         var model = new ResNet(new Init(profiler, 0), Stem.Cifar, width, channels);
         model.Eval();
-        var host = new float[batch * channels * image * image];
-        var rng = new Random(1);
-        for (int i = 0; i < host.Length; i++)
-        {
-            host[i] = (float)(rng.NextDouble() * 2 - 1);
-        }
-        var x = Tensor.FromHost(profiler, [batch, channels, image, image], host);
+        var x = Tensor.FromHost(profiler, [batch, channels, image, image], RandomData.Uniform(new Random(1), batch * channels * image * image));
         using var tape = new Tape(profiler);
         log.WriteLine($"ResNet-18 x{width} eval forward on '{kernels.Name}', batch {batch}, {channels}x{image}x{image}; 1 warm-up + {steps} passes");
         var walls = new List<double>();

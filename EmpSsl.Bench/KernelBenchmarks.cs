@@ -21,12 +21,7 @@ public abstract class KernelBenchmark
 
     protected DeviceBuffer Random(int length, int seed)
     {
-        var rng = new Random(seed);
-        var host = new float[length];
-        for (int i = 0; i < host.Length; i++)
-        {
-            host[i] = (float)(rng.NextDouble() * 2 - 1);
-        }
+        var host = RandomData.Uniform(new Random(seed), length);
         var b = K.Allocate(length);
         K.Upload(b.Span, host);
         return b;

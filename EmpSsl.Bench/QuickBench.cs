@@ -247,15 +247,7 @@ public sealed class QuickBench(IKernels kernels, TextWriter log)
         return best;
     }
 
-    private float[] Random(int length)
-    {
-        var v = new float[length];
-        for (int i = 0; i < v.Length; i++)
-        {
-            v[i] = (float)(_rng.NextDouble() * 2 - 1);
-        }
-        return v;
-    }
+    private float[] Random(int length) => RandomData.Uniform(_rng, length);
 
     private DeviceBuffer Upload(float[] data)
     {

@@ -16,13 +16,7 @@ public static class ResNetBench
     {
         var profiler = new ProfilingKernels(kernels);
         var model = new ResNet(new Init(profiler, 0), Stem.Cifar, width, 3);
-        var host = new float[batch * 3 * image * image];
-        var rng = new Random(1);
-        for (int i = 0; i < host.Length; i++)
-        {
-            host[i] = (float)(rng.NextDouble() * 2 - 1);
-        }
-        var x = Tensor.FromHost(profiler, [batch, 3, image, image], host);
+        var x = Tensor.FromHost(profiler, [batch, 3, image, image], RandomData.Uniform(new Random(1), batch * 3 * image * image));
         using var tape = new Tape(profiler);
         log.WriteLine($"ResNet-18 x{width} fwd+bwd on '{kernels.Name}', batch {batch}, {image}x{image}; 1 warm-up + {steps} steps");
         var walls = new List<double>();

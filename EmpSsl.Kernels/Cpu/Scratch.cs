@@ -16,6 +16,7 @@ internal static unsafe class Scratch
     {
         if (slot == null || slot.Length < length + 32)
         {
+            // Dropped first, so the old array can be collected before the larger one is taken.
             slot = null;
             slot = GC.AllocateUninitializedArray<float>(checked((int)(length + 32)), pinned: true);
         }
@@ -28,6 +29,7 @@ internal static unsafe class Scratch
     {
         if (slot == null || slot.Length < length)
         {
+            // Dropped first, as in Floats.
             slot = null;
             slot = GC.AllocateUninitializedArray<long>(checked((int)length), pinned: true);
         }
