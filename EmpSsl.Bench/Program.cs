@@ -3,19 +3,24 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct]: every kernel case, validated then timed, in well
-// under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two.
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct] [--tf32]: every kernel case, validated then timed, in
+// well under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
+// convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
 if (args.Length > 0 && args[0] == "quick")
 {
     string? json = null;
     string? device = null;
     var conv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
+    bool tf32 = false;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
         switch (args[i])
         {
+            case "--tf32":
+                tf32 = true;
+                break;
             case "--json" when value is not null:
                 json = value;
                 i++;
@@ -29,11 +34,12 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct] [--tf32]");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
+    Tf32(kernels, tf32);
     var cpu = kernels as EmpSsl.Kernels.Cpu.CpuKernels;
     if (cpu is not null)
     {
@@ -97,11 +103,13 @@ if (args.Length > 0 && args[0] == "step")
     var stepConv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     string? json = null;
     string? device = null;
+    bool stepTf32 = false;
     for (int i = 1; i < args.Length; i += 2)
     {
-        if (args[i] == "--no-profile")
+        if (args[i] is "--no-profile" or "--tf32")
         {
-            o = o with { Profile = false };
+            o = args[i] == "--no-profile" ? o with { Profile = false } : o;
+            stepTf32 |= args[i] == "--tf32";
             i--;
             continue;
         }
@@ -129,11 +137,12 @@ if (args.Length > 0 && args[0] == "step")
             case "--device": device = v; break;
             case "--conv" when v is "auto" or "gemm" or "direct": stepConv = ConvPath(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --json --device --conv auto|gemm|direct");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
+    Tf32(kernels, stepTf32);
     if (kernels is EmpSsl.Kernels.Cpu.CpuKernels stepCpu)
     {
         stepCpu.Convolution = stepConv;
@@ -157,3 +166,18 @@ static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
     "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
     _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
 };
+
+// --tf32: the CUDA convolutions on the tensor cores; any other device says why it cannot.
+static void Tf32(IKernels kernels, bool on)
+{
+    if (!on)
+    {
+        return;
+    }
+    if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
+    {
+        throw new NotSupportedException($"--tf32 needs a CUDA GPU with tensor cores; the '{kernels.Name}' device has none");
+    }
+    ilgpu.Tf32Convolutions = true;
+    Console.WriteLine("convolutions in TF32 on the tensor cores");
+}

@@ -14,6 +14,7 @@ public sealed record StepResult(
     [property: JsonPropertyName("seconds_per_step")] double SecondsPerStep,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
     [property: JsonPropertyName("device")] string Device,
+    [property: JsonPropertyName("conv_math")] string ConvMath,
     [property: JsonPropertyName("config")] string Config,
     [property: JsonPropertyName("phases")] Dictionary<string, double> Phases,
     [property: JsonPropertyName("op_kinds")] Dictionary<string, double> OpKinds);
@@ -89,7 +90,8 @@ public static class StepBench
         };
         kinds["augmentation"] = phaseMedians["augmentation"];
         double rss = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        var result = new StepResult(o.Batch * o.Patches / median, median, rss, kernels.Name, desc, phaseMedians, kinds);
+        var result = new StepResult(o.Batch * o.Patches / median, median, rss, kernels.Name,
+            kernels is EmpSsl.Kernels.Ilgpu.IlgpuKernels { Tf32Convolutions: true } ? "tf32" : "fp32", desc, phaseMedians, kinds);
         if (o.Profile)
         {
             log.WriteLine($"profiled step: {profiledWall:F3} s wall, {kernelSum:F3} s inside kernels ({profiledWall / kernelSum:F3}x: what the tape, the renderer and the host add)");

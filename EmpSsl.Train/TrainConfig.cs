@@ -44,6 +44,9 @@ public sealed record TrainConfig
 
     public int Epochs { get; init; } = 1;
 
+    /// <summary>Convolutions on CUDA's tensor cores in TF32, as PyTorch does by default (off: fp32 everywhere).</summary>
+    public bool Tf32 { get; init; }
+
     /// <summary>Stop after this many steps (0: all epochs); the schedule still spans the epochs.</summary>
     public int MaxSteps { get; init; }
 

@@ -172,7 +172,7 @@ public sealed partial class IlgpuKernels
             {
                 for (int bj = 0; bj <= bi; bj++)
                 {
-                    GemmBlock(panelRows, panelColumns, trailing, default(LoadAfter), sa, sb, n, n, j1 + bi * edge, j1 + bj * edge, 0, nb);
+                    GemmBlock(panelRows, panelColumns, trailing, default(LoadAfter), default(Fp32Fma), sa, sb, n, n, j1 + bi * edge, j1 + bj * edge, 0, nb);
                 }
             }
             Group.Barrier();
@@ -258,7 +258,7 @@ public sealed partial class IlgpuKernels
             var solved = new CholeskySolvedRows(xm, nrhs, i0);
             for (int row0 = i0 + nb; row0 < n; row0 += edge)
             {
-                GemmBlock(panel, solved, rest, default(LoadAfter), sa, sb, n, nrhs, row0, col0, 0, nb);
+                GemmBlock(panel, solved, rest, default(LoadAfter), default(Fp32Fma), sa, sb, n, nrhs, row0, col0, 0, nb);
             }
             Group.Barrier();
         }
@@ -286,7 +286,7 @@ public sealed partial class IlgpuKernels
             var solved = new CholeskySolvedRows(xm, nrhs, i0);
             for (int row0 = 0; row0 < i0; row0 += edge)
             {
-                GemmBlock(panel, solved, rest, default(LoadAfter), sa, sb, i0, nrhs, row0, col0, 0, nb);
+                GemmBlock(panel, solved, rest, default(LoadAfter), default(Fp32Fma), sa, sb, i0, nrhs, row0, col0, 0, nb);
             }
             Group.Barrier();
         }

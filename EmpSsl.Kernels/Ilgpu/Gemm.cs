@@ -41,23 +41,23 @@ public sealed partial class IlgpuKernels
     /// <param name="b">(K, N)</param>
     /// <param name="c">(M, N)</param>
     internal static void GemmNNKernel(GemmRowMajor a, GemmRowMajor b, GemmScaledOutput c, int m, int n, int k)
-        => GemmGridBlock(a, b, c, default(PrefetchNext), m, n, k, k);
+        => GemmGridBlock(a, b, c, default(PrefetchNext), default(Fp32Fma), m, n, k, k);
 
     /// <param name="a">(M, K)</param>
     /// <param name="b">(N, K)</param>
     /// <param name="c">(M, N)</param>
     internal static void GemmNTKernel(GemmRowMajor a, GemmColMajor b, GemmScaledOutput c, int m, int n, int k)
-        => GemmGridBlock(a, b, c, default(PrefetchNext), m, n, k, k);
+        => GemmGridBlock(a, b, c, default(PrefetchNext), default(Fp32Fma), m, n, k, k);
 
     /// <param name="a">(K, M)</param>
     /// <param name="b">(K, N)</param>
     /// <param name="c">(M, N)</param>
     internal static void GemmTNKernel(GemmColMajor a, GemmRowMajor b, GemmScaledOutput c, int m, int n, int k)
-        => GemmGridBlock(a, b, c, default(PrefetchNext), m, n, k, k);
+        => GemmGridBlock(a, b, c, default(PrefetchNext), default(Fp32Fma), m, n, k, k);
 
     /// <param name="a">(K, M)</param>
     /// <param name="b">(N, K)</param>
     /// <param name="c">(M, N)</param>
     internal static void GemmTTKernel(GemmColMajor a, GemmColMajor b, GemmScaledOutput c, int m, int n, int k)
-        => GemmGridBlock(a, b, c, default(PrefetchNext), m, n, k, k);
+        => GemmGridBlock(a, b, c, default(PrefetchNext), default(Fp32Fma), m, n, k, k);
 }

@@ -46,6 +46,26 @@ internal readonly struct LoadAfter : IStagePolicy
     public bool Prefetch => false;
 }
 
+/// <summary>
+/// How a tiled product multiplies its staged slices: <see cref="Fp32Fma"/>, each thread's 4 x 4 block by fp32
+/// FMAs, or <see cref="Tf32Mma"/>, each warp's 16 x 32 block on the tensor cores in TF32 (CUDA only; see
+/// TensorCores.cs). Both fill the same 16 sums per thread, mapped to different outputs.
+/// </summary>
+internal interface IStageMath
+{
+    bool TensorCores { get; }
+}
+
+internal readonly struct Fp32Fma : IStageMath
+{
+    public bool TensorCores => false;
+}
+
+internal readonly struct Tf32Mma : IStageMath
+{
+    public bool TensorCores => true;
+}
+
 /// <summary>Where a tile's finished sums go (with alpha, beta, scatter or atomics as the op needs).</summary>
 internal interface IGemmOutput
 {
@@ -206,12 +226,13 @@ public sealed partial class IlgpuKernels
     /// </summary>
     /// <param name="sa">shared (2, GemmTileK, GemmSharedQuads): two stages of the staged slice of a</param>
     /// <param name="sb">shared (2, GemmTileK, GemmSharedQuads): two stages of the staged slice of b</param>
-    internal static void GemmBlock<TA, TB, TC, TP>(
-        TA a, TB b, TC c, TP policy, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+    internal static void GemmBlock<TA, TB, TC, TP, TM>(
+        TA a, TB b, TC c, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
+        where TM : struct, IStageMath
     {
         int tx = Group.IdxX;
         int ty = Group.IdxY;
@@ -222,13 +243,25 @@ public sealed partial class IlgpuKernels
         var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side);
         var bt = new ColumnsFirst<TB>(b);
         var sums = policy.Prefetch
-            ? PrefetchingStages(a, bt, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
-            : OneStage(a, bt, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
-        StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
+            ? PrefetchingStages(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
+            : OneStage(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
+        if (math.TensorCores)
+        {
+            StoreMma(c, sums, rows, cols, row0, col0);
+        }
+        else
+        {
+            StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
+        }
     }
 
-    /// <summary>Adds one staged k-slice into a thread's sums.</summary>
-    private static Quad ComputeStage(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    /// <summary>Adds one staged k-slice into a thread's sums, by the product's math.</summary>
+    private static Quad ComputeStage<TM>(TM math, Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+        where TM : struct, IStageMath
+        => math.TensorCores ? ComputeStageMma(sums, sa, sb, stage) : ComputeStageFma(sums, sa, sb, stage);
+
+    /// <summary>Adds one staged k-slice into a thread's 4 x 4 block by fp32 FMAs.</summary>
+    private static Quad ComputeStageFma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
     {
         int at = stage * GemmStageLength;
         for (int k = 0; k < GemmTileK; k++)
@@ -259,10 +292,11 @@ public sealed partial class IlgpuKernels
     /// each. It holds the fewest registers (47 on sm_90), so the most blocks fit on a multiprocessor; a two-stage
     /// version without prefetch took 57 and ran slower on large grids.
     /// </summary>
-    private static Quad OneStage<TA, TB>(
-        TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+    private static Quad OneStage<TA, TB, TM>(
+        TA a, TB bt, TM math, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
+        where TM : struct, IStageMath
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
@@ -271,17 +305,18 @@ public sealed partial class IlgpuKernels
         {
             LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, k0, kEnd);
             Group.Barrier();
-            sums = ComputeStage(sums, sa, sb, 0);
+            sums = ComputeStage(math, sums, sa, sb, 0);
             Group.Barrier();
         }
         return sums;
     }
 
     /// <summary><see cref="PrefetchNext"/>'s schedule: two stages alternate, the next one's first slots prefetched.</summary>
-    private static Quad PrefetchingStages<TA, TB>(
-        TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+    private static Quad PrefetchingStages<TA, TB, TM>(
+        TA a, TB bt, TM math, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
+        where TM : struct, IStageMath
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
@@ -305,7 +340,7 @@ public sealed partial class IlgpuKernels
                 nextB = Prefetch(bt, pb, col0, cols, next, kEnd);
             }
 
-            sums = ComputeStage(sums, sa, sb, current);
+            sums = ComputeStage(math, sums, sa, sb, current);
 
             if (more)
             {
@@ -394,17 +429,18 @@ public sealed partial class IlgpuKernels
     /// Runs the block at grid (x, y) over reduction slice z, each slice <paramref name="chunk"/> deep (a multiple of
     /// GemmTileK): the body of every kernel that is one tiled product.
     /// </summary>
-    internal static void GemmGridBlock<TA, TB, TC, TP>(TA a, TB b, TC c, TP policy, int rows, int cols, int depth, int chunk)
+    internal static void GemmGridBlock<TA, TB, TC, TP, TM>(TA a, TB b, TC c, TP policy, TM math, int rows, int cols, int depth, int chunk)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
+        where TM : struct, IStageMath
     {
         var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
         var sb = SharedMemory.Allocate<Float4>(GemmSharedLength);
         int edge = 4 * Group.DimX;
         int kBegin = Grid.IdxZ * chunk;
         int kEnd = kBegin + chunk < depth ? kBegin + chunk : depth;
-        GemmBlock(a, b, c, policy, sa, sb, rows, cols, Grid.IdxY * edge, Grid.IdxX * edge, kBegin, kEnd);
+        GemmBlock(a, b, c, policy, math, sa, sb, rows, cols, Grid.IdxY * edge, Grid.IdxX * edge, kBegin, kEnd);
     }
 }

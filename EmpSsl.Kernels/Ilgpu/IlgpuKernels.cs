@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -104,6 +105,47 @@ public sealed partial class IlgpuKernels : IKernels
             throw new ArgumentException($"the {Name} backend was given a buffer of the '{span.Buffer.Backend}' backend ({span})");
         }
         return b.Memory.View.AsContiguous().SubView(span.Offset, span.Length);
+    }
+
+    /// <summary>
+    /// Compiles an explicitly grouped kernel for CUDA and loads it with its inline-PTX operand slots promoted to
+    /// registers (<see cref="PtxRegisterPromotion"/>), launched on the default stream like LoadStreamKernel's.
+    /// </summary>
+    private Action<KernelConfig, T1, T2, T3, T4, T5, T6> LoadPromoted<T1, T2, T3, T4, T5, T6>(Action<T1, T2, T3, T4, T5, T6> kernel)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+    {
+        var launch = LoadPromotedKernel(kernel.Method).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4, T5, T6>>();
+        return (config, a, b, c, d, e, f) => launch(Accelerator.DefaultStream, config, a, b, c, d, e, f);
+    }
+
+    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7> LoadPromoted<T1, T2, T3, T4, T5, T6, T7>(Action<T1, T2, T3, T4, T5, T6, T7> kernel)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
+    {
+        var launch = LoadPromotedKernel(kernel.Method).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, T1, T2, T3, T4, T5, T6, T7>>();
+        return (config, a, b, c, d, e, f, g) => launch(Accelerator.DefaultStream, config, a, b, c, d, e, f, g);
+    }
+
+    // PTXCompiledKernel keeps its text in a get-only property; ILGPU (1.5.3, pinned in Directory.Packages.props) has no
+    // public way to load edited PTX. The PTX compile test promotes every TF32 kernel through this field, so an ILGPU
+    // that renames it fails there, on every machine, before any GPU run.
+    private static readonly System.Reflection.FieldInfo PtxAssemblyField =
+        typeof(PTXCompiledKernel).GetField("<PTXAssembly>k__BackingField", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+        ?? throw new MissingFieldException("ILGPU's PTXCompiledKernel no longer keeps its PTX in <PTXAssembly>k__BackingField; the TF32 kernels need to edit it");
+
+    private Kernel LoadPromotedKernel(System.Reflection.MethodInfo method)
+    {
+        var cuda = (CudaAccelerator)Accelerator;
+        using var backend = new PTXBackend(_context, cuda.Architecture, cuda.InstructionSet, nvvmAPI: null!);
+        return Accelerator.LoadKernel(CompilePromoted(backend, method, out _));
+    }
+
+    /// <summary>Compiles an explicitly grouped kernel to PTX with <paramref name="backend"/> and promotes its operand slots.</summary>
+    internal static PTXCompiledKernel CompilePromoted(PTXBackend backend, System.Reflection.MethodInfo method, out int promoted)
+    {
+        var compiled = (PTXCompiledKernel)backend.Compile(
+            ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization());
+        PtxAssemblyField.SetValue(compiled, PtxRegisterPromotion.Promote(compiled.PTXAssembly, out promoted));
+        return compiled;
     }
 
     /// <summary>Loads a kernel once per accelerator and keeps the delegate (ILGPU compiles on load).</summary>

@@ -45,7 +45,7 @@ int Train(ParseResult r, string? resumeDir, bool skipEval)
     var resumed = resumeDir is null ? ((TrainConfig Config, int Step)?)null : Checkpoint.Peek(resumeDir);
     var config = resumed?.Config ?? o.Apply(r);
     string dir = r.GetValue(outDir) ?? resumeDir ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
-    using var k = Devices.Open(r.GetValue(device));
+    using var k = OpenDevice(r.GetValue(device), config);
     var trainSet = DataSource.Load(config, Split.Train);
     AnsiConsole.MarkupLineInterpolated($"[bold]EMP-SSL[/] on [green]{k.Name}[/]: {trainSet.Name} ({trainSet.Count} images {trainSet.Channels}x{trainSet.Height}x{trainSet.Width}), {config.Arch} x{config.Width}, {config.Patches} crops of {config.CropSize}px, batch {config.Batch}, {config.Epochs} epoch(s) -> {dir}");
     if (trainSet.SkippedCorrupt > 0)
@@ -112,12 +112,33 @@ int Train(ParseResult r, string? resumeDir, bool skipEval)
     return 0;
 }
 
+// --tf32 switches the ILGPU convolutions to the tensor cores; other devices say why they cannot.
+static IKernels OpenDevice(string? name, TrainConfig config)
+{
+    var k = Devices.Open(name);
+    try
+    {
+        if (config.Tf32)
+        {
+            (k as EmpSsl.Kernels.Ilgpu.IlgpuKernels ?? throw new NotSupportedException($"--tf32 needs a CUDA GPU with tensor cores; the '{k.Name}' device has none"))
+                .Tf32Convolutions = true;
+        }
+        return k;
+    }
+    catch
+    {
+        k.Dispose();
+        throw;
+    }
+}
+
 int Evaluate(ParseResult r)
 {
     string ckpt = r.GetValue(checkpoint)!;
-    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config);
+    // A checkpoint trained with --tf32 is evaluated in fp32 unless --tf32 is given again: any machine can read it.
+    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
     string dir = r.GetValue(outDir) ?? ckpt;
-    using var k = Devices.Open(r.GetValue(device));
+    using var k = OpenDevice(r.GetValue(device), config);
     var trainSet = DataSource.Load(config, Split.Train);
     var model = ModelFactory.Build(k, config, trainSet.Channels);
     Checkpoint.LoadModel(ckpt, model, k);
@@ -129,7 +150,8 @@ int Evaluate(ParseResult r)
 int Embed(ParseResult r)
 {
     string ckpt = r.GetValue(checkpoint)!;
-    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config);
+    // A checkpoint trained with --tf32 is evaluated in fp32 unless --tf32 is given again: any machine can read it.
+    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
     var which = r.GetValue(split) switch
     {
         "train" => Split.Train,
@@ -137,7 +159,7 @@ int Embed(ParseResult r)
         var s => throw new ArgumentException($"--split must be train or test, not '{s}'"),
     };
     string dir = r.GetValue(outDir) ?? ckpt;
-    using var k = Devices.Open(r.GetValue(device));
+    using var k = OpenDevice(r.GetValue(device), config);
     var data = DataSource.Load(config, which);
     var model = ModelFactory.Build(k, config, data.Channels);
     Checkpoint.LoadModel(ckpt, model, k);

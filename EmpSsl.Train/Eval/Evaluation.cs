@@ -60,6 +60,7 @@ public static class Evaluation
             EvalFeature = c.EvalFeature,
             Dataset = train.Name,
             Device = k.Name,
+            ConvMath = c.Tf32 ? "tf32" : "fp32",
             Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
         };
     }

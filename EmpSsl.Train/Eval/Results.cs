@@ -25,6 +25,9 @@ public sealed record Results
     public string EvalFeature { get; init; } = "";
     public string Dataset { get; init; } = "";
     public string Device { get; init; } = "";
+
+    /// <summary>"tf32" when the convolutions ran on CUDA's tensor cores in TF32 (--tf32), else "fp32".</summary>
+    public string ConvMath { get; init; } = "fp32";
     public string Machine { get; init; } = "";
 
     public string ToJson() => JsonSerializer.Serialize(this, ResultsJson.Default.Results);

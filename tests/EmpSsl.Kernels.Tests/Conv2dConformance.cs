@@ -7,11 +7,14 @@ namespace EmpSsl.Kernels.Tests;
 /// <summary>
 /// Convolution forward, backward-data and backward-weight against the spec, on odd spatial sizes (7x5), channel
 /// counts that are not multiples of 16, batch 1, both strides, both paddings, and the 7x7/2 ImageNet stem.
-/// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>).
+/// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>); CUDA also runs
+/// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound.
 /// </summary>
-public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = ConvPrefetch.Always) : BackendTest(backend)
+public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false) : BackendTest(backend)
 {
-    /// <summary>The backend with this class's prefetch choice pinned (the backend is shared, so it is set per call).</summary>
+    private readonly Tolerance _tol = tf32 ? Tol.Tf32 : Tol.Gemm;
+
+    /// <summary>The backend with this class's choices pinned (the backend is shared, so they are set per call).</summary>
     private IKernels Conv
     {
         get
@@ -20,6 +23,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
             if (k is IlgpuKernels ilgpu)
             {
                 ilgpu.ConvPrefetch = prefetch;
+                ilgpu.Tf32Convolutions = tf32;
             }
             return k;
         }
@@ -42,7 +46,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = new double[s.OutputLength];
         Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
 
-        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, Tol.Gemm);
+        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, _tol);
         VerifyUnchanged("Conv2dForward x", dx, x);
         VerifyUnchanged("Conv2dForward w", dw, w);
     }
@@ -62,7 +66,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = new double[s.InputLength];
         Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
 
-        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, Tol.Gemm);
+        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, _tol);
     }
 
     [SkippableTheory]
@@ -82,7 +86,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = Seeded.Widen(dw0);
         Ref.Conv2dBackwardWeight(expected, Seeded.Widen(dyData), Seeded.Widen(x), s);
 
-        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, Tol.Gemm);
+        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, _tol);
     }
 
     private static IEnumerable<string> CaseNames() =>
@@ -118,3 +122,9 @@ public sealed class Conv2dConformanceCuda() : Conv2dConformance(Backends.Cuda);
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCudaLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, tf32: true);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32LoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true);

@@ -64,6 +64,15 @@ public sealed class PtxCompileTests : IClassFixture<PtxCompileTests.PtxBackendFi
             : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
 
         var compiled = (PTXCompiledKernel)_fixture.Backend.Compile(entry, new KernelSpecialization());
+        // The TF32 kernels load through the register promotion of their inline-PTX operand slots; check what runs.
+        bool tf32 = name.Contains("Tf32", StringComparison.Ordinal);
+        if (tf32)
+        {
+            Assert.Contains(".local", compiled.PTXAssembly, StringComparison.Ordinal);
+            compiled = IlgpuKernels.CompilePromoted(_fixture.Backend, kernel, out int promoted);
+            Assert.True(promoted >= 10, $"{name}: only {promoted} operand slots promoted");
+            Assert.DoesNotContain(".local", compiled.PTXAssembly, StringComparison.Ordinal);
+        }
 
         string ptx = compiled.PTXAssembly;
         Assert.Contains(".entry", ptx, StringComparison.Ordinal);
@@ -77,6 +86,9 @@ public sealed class PtxCompileTests : IClassFixture<PtxCompileTests.PtxBackendFi
         {
             Assert.True(ptx.Contains("bar.sync", StringComparison.Ordinal), $"{name} calls Group.Barrier but its PTX has no bar.sync");
         }
+        // The TF32 kernels must reach the tensor cores (with rounded inputs), and no other kernel may.
+        Assert.Equal(tf32, ptx.Contains("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", StringComparison.Ordinal));
+        Assert.Equal(tf32, ptx.Contains("cvt.rna.tf32.f32", StringComparison.Ordinal));
     }
 
     private static IEnumerable<MethodInfo> FindKernels() =>

@@ -40,6 +40,15 @@ public static class Tol
     public static readonly Tolerance Gemm = new(1e-4, 1e-4);
 
     /// <summary>
+    /// Convolutions on the tensor cores in TF32 (opt-in on CUDA): each factor is rounded to 10 mantissa bits
+    /// (relative error up to 2^-11), products are summed in fp32. For O(1) uniform factors a product errs by about
+    /// 1.3e-4 (standard deviation), so a sum of up to ~650 of them (the conformance shapes' deepest reduction) by
+    /// about sqrt(650) 1.3e-4 ~ 3e-3; atol 2e-2 is six of those. rtol 2e-3 covers two worst-case roundings of
+    /// terms that all share a sign. A wrong fragment layout or a lost k-step errs by O(1).
+    /// </summary>
+    public static readonly Tolerance Tf32 = new(2e-2, 2e-3);
+
+    /// <summary>
     /// Cholesky factor and solves of well-conditioned matrices (condition number &lt; 100, as I + a Z Z^T is):
     /// the forward error is about n 2^-24 cond ~ 1e-4 at n = 256, cond = 10.
     /// </summary>

@@ -2,7 +2,8 @@
 # Runs on the GPU machine from the repository root, with .gpu/ carried (tools/device/bundle.sh made it):
 # the CUDA conformance suite, then the kernel and step benchmarks on CUDA. Every log and JSON file is packed into
 # $OUT/suite.tgz (the device tool returns at most 8 files).
-# Usage: tools/device/gpu-suite.sh [tests] [quick] [step] [ptxas] [torch] [fmnist] [fmnist-full] [sweep]
+# Usage: tools/device/gpu-suite.sh [tests] [quick] [quick-tf32] [step] [step-tf32] [ptxas] [torch] [fmnist]
+#        [fmnist-full] [fmnist-tf32] [sweep]
 #        (no argument: tests quick step; tests needs `bundle.sh tests`, fmnist needs `bundle.sh train`)
 set -uo pipefail
 RESULT=${OUT:-/tmp/out}; OUT=/tmp/suite; mkdir -p "$RESULT" "$OUT"
@@ -25,9 +26,12 @@ for w in $what; do
       run crops-cuda 120 bash -c "$(xunit train-tests EmpSsl.Train.Tests.dll '*OnCuda' crops-cuda)" ;;
     quick)
       run quick-cuda 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --json "$OUT/quick-cuda.json" ;;
-    step)
+    quick-tf32)
+      run quick-cuda-tf32 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --json "$OUT/quick-cuda-tf32.json" ;;
+    step|step-tf32)
+      tf=""; [ "$w" = step-tf32 ] && tf="--tf32"
       for b in 8 100; do
-        run step-cuda-b$b 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --json "$OUT/step-cuda-b$b.json"
+        run "$w-cuda-b$b" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda $tf --json "$OUT/$w-cuda-b$b.json"
       done ;;
     ptxas)
       # PTX dumped here by EMPSSL_PTX_DUMP=.gpu/ptx with the PtxCompileTests; registers and spills per kernel.
@@ -44,5 +48,6 @@ for w in $what; do
         [ -n "$name" ] && train "$name" 200 $opts
       done < .gpu/sweep.txt ;;
     fmnist-full) train fmnist-full-n20 240 --width 1 --patches 20 ;;
+    fmnist-tf32) train fmnist-gpu-tf32 240 --preset fmnist-gpu --tf32 ;;
   esac
 done

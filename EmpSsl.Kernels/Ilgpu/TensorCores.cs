@@ -1,0 +1,134 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Util;
+
+namespace EmpSsl.Kernels.Ilgpu;
+
+/// <summary>
+/// The tensor-core math of a tiled product (<see cref="Tf32Mma"/>): the same staged slices as the FMA path, the same
+/// 64 x 64 block and 256 threads, but each of the 8 warps multiplies a 16 x 32 part of the block with
+/// mma.sync.m16n8k8 in TF32 (inputs rounded to 10 mantissa bits, products summed in fp32), through ILGPU's inline
+/// PTX. That is what cuDNN does for PyTorch's convolutions by default (torch.backends.cudnn.allow_tf32 = True);
+/// results differ from fp32 by about 1e-3 relative, so it is opt-in (<see cref="IlgpuKernels.Tf32Convolutions"/>)
+/// and checked against its own tolerance.
+///
+/// Warp w owns block rows 16 (w / 2) .. + 16 and columns 32 (w % 2) .. + 32: four 16 x 8 tiles, whose four
+/// accumulators per lane fill the thread's 16 sums (tile j in S j0 .. S j3). PTX's fragment layout for
+/// m16n8k8 .tf32, with g = lane / 4 and t = lane % 4: A (16 x 8, row) a0 = (g, t), a1 = (g + 8, t), a2 = (g, t + 4),
+/// a3 = (g + 8, t + 4); B (8 x 8, col) b0 = (t, g), b1 = (t + 4, g); C c0, c1 = (g, 2t), (g, 2t + 1), c2, c3 the
+/// same at row g + 8. The staged slices are k-major ([k][m] and [k][n]), so each fragment element is one scalar
+/// shared-memory load at a fixed offset.
+/// </summary>
+public sealed partial class IlgpuKernels
+{
+    /// <summary>Adds one staged k-slice (two k8 steps) into a warp's four 16 x 8 tiles on the tensor cores.</summary>
+    private static Quad ComputeStageMma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    {
+        var fa = sa.Cast<float>();
+        var fb = sb.Cast<float>();
+        int tid = Group.IdxY * Group.DimX + Group.IdxX;
+        int warp = tid >> 5;
+        int g = (tid & 31) >> 2;
+        int t = tid & 3;
+        int m = 16 * (warp >> 1) + g;
+        int n = 32 * (warp & 1) + g;
+        int at = stage * GemmStageLength * 4;
+        for (int kk = 0; kk < GemmTileK; kk += 8)
+        {
+            int k0 = at + (kk + t) * GemmSharedStride;
+            int k4 = k0 + 4 * GemmSharedStride;
+            var a = new TfA(ToTf32(fa[k0 + m]), ToTf32(fa[k0 + m + 8]), ToTf32(fa[k4 + m]), ToTf32(fa[k4 + m + 8]));
+            (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, ToTf32(fb[k0 + n]), ToTf32(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
+            (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, ToTf32(fb[k0 + n + 8]), ToTf32(fb[k4 + n + 8]), sums.S10, sums.S11, sums.S12, sums.S13);
+            (sums.S20, sums.S21, sums.S22, sums.S23) = Mma(a, ToTf32(fb[k0 + n + 16]), ToTf32(fb[k4 + n + 16]), sums.S20, sums.S21, sums.S22, sums.S23);
+            (sums.S30, sums.S31, sums.S32, sums.S33) = Mma(a, ToTf32(fb[k0 + n + 24]), ToTf32(fb[k4 + n + 24]), sums.S30, sums.S31, sums.S32, sums.S33);
+        }
+        return sums;
+    }
+
+    /// <summary>Hands a warp's four 16 x 8 tiles to the output: each lane has rows g and g + 8, columns 2t and 2t + 1.</summary>
+    private static void StoreMma<TC>(TC c, Quad q, int rows, int cols, int row0, int col0)
+        where TC : struct, IGemmOutput
+    {
+        int tid = Group.IdxY * Group.DimX + Group.IdxX;
+        int warp = tid >> 5;
+        int g = (tid & 31) >> 2;
+        int t = tid & 3;
+        int row = row0 + 16 * (warp >> 1) + g;
+        int col = col0 + 32 * (warp & 1) + 2 * t;
+        StorePair(c, rows, cols, row, col, q.S00, q.S01);
+        StorePair(c, rows, cols, row + 8, col, q.S02, q.S03);
+        StorePair(c, rows, cols, row, col + 8, q.S10, q.S11);
+        StorePair(c, rows, cols, row + 8, col + 8, q.S12, q.S13);
+        StorePair(c, rows, cols, row, col + 16, q.S20, q.S21);
+        StorePair(c, rows, cols, row + 8, col + 16, q.S22, q.S23);
+        StorePair(c, rows, cols, row, col + 24, q.S30, q.S31);
+        StorePair(c, rows, cols, row + 8, col + 24, q.S32, q.S33);
+    }
+
+    private static void StorePair<TC>(TC c, int rows, int cols, int row, int col, float s0, float s1)
+        where TC : struct, IGemmOutput
+    {
+        if (row >= rows)
+        {
+            return;
+        }
+        if (col < cols)
+        {
+            c.Store(row, col, s0);
+        }
+        if (col + 1 < cols)
+        {
+            c.Store(row, col + 1, s1);
+        }
+    }
+
+    /// <summary>
+    /// fp32 to TF32, rounding to nearest (ties away), as cuDNN and CUTLASS do; the tensor cores would otherwise
+    /// ignore the low 13 bits, a truncation with twice the error and a bias toward zero.
+    /// </summary>
+    private static uint ToTf32(float x)
+    {
+        if (!CudaAsm.IsSupported)
+        {
+            return Interop.FloatAsInt(x);
+        }
+        CudaAsm.Emit("cvt.rna.tf32.f32 %0, %1;", out uint r, x);
+        return r;
+    }
+
+    /// <summary>A lane's A fragment of one 16 x 8 TF32 tile.</summary>
+    private readonly record struct TfA(uint A0, uint A1, uint A2, uint A3);
+
+    /// <summary>
+    /// D = A B + C for one 16 x 8 x 8 TF32 tile of the warp. Only CUDA has the instruction; the host picks the
+    /// tensor-core kernels only for a CUDA accelerator (<see cref="IlgpuKernels.Tf32Convolutions"/>), so the other
+    /// branch is never run and returns C unchanged.
+    /// </summary>
+    /// <remarks>
+    /// ILGPU hands each operand of an inline statement through a local-memory slot, which ptxas keeps in the stack
+    /// frame; the TF32 kernels are loaded through <see cref="PtxRegisterPromotion"/>, which turns those slots into
+    /// registers.
+    /// </remarks>
+    private static (float, float, float, float) Mma(TfA a, uint b0, uint b1, float c0, float c1, float c2, float c3)
+    {
+        if (!CudaAsm.IsSupported)
+        {
+            return (c0, c1, c2, c3);
+        }
+        Ref<float> d0 = c0;
+        Ref<float> d1 = c1;
+        Ref<float> d2 = c2;
+        Ref<float> d3 = c3;
+        Input<uint> a0 = a.A0;
+        Input<uint> a1 = a.A1;
+        Input<uint> a2 = a.A2;
+        Input<uint> a3 = a.A3;
+        Input<uint> ib0 = b0;
+        Input<uint> ib1 = b1;
+        CudaAsm.EmitRef(
+            "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};",
+            ref d0, ref d1, ref d2, ref d3, ref a0, ref a1, ref a2, ref a3, ref ib0, ref ib1);
+        return (d0.Value, d1.Value, d2.Value, d3.Value);
+    }
+}
