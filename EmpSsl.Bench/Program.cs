@@ -13,6 +13,7 @@ if (args.Length > 0 && args[0] == "quick")
     string? device = null;
     var conv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     bool tf32 = false;
+    var prefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -20,6 +21,10 @@ if (args.Length > 0 && args[0] == "quick")
         {
             case "--tf32":
                 tf32 = true;
+                break;
+            case "--prefetch" when value is "auto" or "always" or "never":
+                prefetch = Prefetch(value);
+                i++;
                 break;
             case "--json" when value is not null:
                 json = value;
@@ -34,12 +39,12 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct] [--tf32]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct] [--tf32] [--prefetch auto|always|never]");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
-    Tf32(kernels, tf32);
+    ConvOptions(kernels, tf32, prefetch);
     var cpu = kernels as EmpSsl.Kernels.Cpu.CpuKernels;
     if (cpu is not null)
     {
@@ -104,6 +109,7 @@ if (args.Length > 0 && args[0] == "step")
     string? json = null;
     string? device = null;
     bool stepTf32 = false;
+    var stepPrefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
     for (int i = 1; i < args.Length; i += 2)
     {
         if (args[i] is "--no-profile" or "--tf32")
@@ -136,13 +142,14 @@ if (args.Length > 0 && args[0] == "step")
             case "--json": json = v; break;
             case "--device": device = v; break;
             case "--conv" when v is "auto" or "gemm" or "direct": stepConv = ConvPath(v); break;
+            case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct --prefetch auto|always|never");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
-    Tf32(kernels, stepTf32);
+    ConvOptions(kernels, stepTf32, stepPrefetch);
     if (kernels is EmpSsl.Kernels.Cpu.CpuKernels stepCpu)
     {
         stepCpu.Convolution = stepConv;
@@ -167,17 +174,26 @@ static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
     _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
 };
 
-// --tf32: the CUDA convolutions on the tensor cores; any other device says why it cannot.
-static void Tf32(IKernels kernels, bool on)
+// --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule. Any other
+// device says why it cannot.
+static void ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPrefetch prefetch)
 {
-    if (!on)
+    if (!on && prefetch == EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto)
     {
         return;
     }
     if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
     {
-        throw new NotSupportedException($"--tf32 needs a CUDA GPU with tensor cores; the '{kernels.Name}' device has none");
+        throw new NotSupportedException($"--tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
     }
-    ilgpu.Tf32Convolutions = true;
-    Console.WriteLine("convolutions in TF32 on the tensor cores");
+    ilgpu.Tf32Convolutions = on;
+    ilgpu.ConvPrefetch = prefetch;
+    Console.WriteLine($"convolutions in {(on ? "TF32 on the tensor cores" : "fp32")}, prefetch {prefetch}");
 }
+
+static EmpSsl.Kernels.Ilgpu.ConvPrefetch Prefetch(string name) => name switch
+{
+    "always" => EmpSsl.Kernels.Ilgpu.ConvPrefetch.Always,
+    "never" => EmpSsl.Kernels.Ilgpu.ConvPrefetch.Never,
+    _ => EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto,
+};

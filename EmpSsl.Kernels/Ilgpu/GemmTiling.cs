@@ -84,7 +84,8 @@ internal interface IGemmOutput
 /// register block of sums for rows 4 ty + i and columns 4 tx + j, and per k reads its 4 rows and 4 columns as
 /// two 16-byte vector loads (ld.shared.v4) for 16 FMAs; with scalar loads the shared-memory port, not the FMA
 /// units, would bound the loop. The slices' row stride is padded by 4 floats, which keeps the vectors 16-byte
-/// aligned and limits the transposing stores of the loader to 2-way bank conflicts.
+/// aligned and limits the transposing stores of the loader to 2-way bank conflicts. The tensor-core math
+/// (<see cref="Tf32Mma"/>, TensorCores.cs) stages the same slices with 8 floats of padding instead.
 ///
 /// Two schedules (<see cref="IStagePolicy"/>). <see cref="LoadAfter"/>: one stage in shared memory, loaded, a
 /// barrier, computed, a barrier. <see cref="PrefetchNext"/>: two stages alternate, so one barrier per stage
@@ -101,14 +102,20 @@ public sealed partial class IlgpuKernels
     /// <summary>The largest block edge, 4 x 16 threads; the shared arrays are sized for it.</summary>
     internal const int GemmMaxTile = 64;
 
-    /// <summary>Row stride of a staged slice in floats: padded, and a multiple of 4 for the vector loads.</summary>
+    /// <summary>Row stride of a staged slice in floats for the FMA path: padded, and a multiple of 4 for the vector loads.</summary>
     internal const int GemmSharedStride = GemmMaxTile + 4;
 
-    /// <summary>Row stride of a staged slice in 4-float vectors.</summary>
+    /// <summary>Row stride of a staged slice in 4-float vectors (FMA path).</summary>
     private const int GemmSharedQuads = GemmSharedStride / 4;
 
-    /// <summary>4-float vectors in one staged operand slice.</summary>
-    private const int GemmStageLength = GemmTileK * GemmSharedQuads;
+    /// <summary>
+    /// Row stride for the tensor-core path: its fragment loads read rows k = t and t + 4 (t = lane % 4) at 8
+    /// neighbouring columns, and a stride of 8 banks (72 floats) puts those 32 lanes on 32 banks; at 68 they pair up.
+    /// </summary>
+    internal const int MmaSharedStride = GemmMaxTile + 8;
+
+    /// <summary>4-float vectors in one staged operand slice, sized for the wider of the two strides.</summary>
+    private const int GemmStageLength = GemmTileK * MmaSharedStride / 4;
 
     /// <summary>4-float vectors in the two alternating stages of one operand.</summary>
     internal const int GemmSharedLength = 2 * GemmStageLength;
@@ -138,16 +145,18 @@ public sealed partial class IlgpuKernels
         /// <summary>
         /// True when the thread's k is fixed and m steps (slot i is m = First + i Step, k = Fixed); else m is fixed
         /// and k steps. m is the row (left operand) or column (right operand); elements sit at
-        /// [k * GemmSharedStride + m].
+        /// [k * Stride + m].
         /// </summary>
         public readonly bool KFixed;
+        public readonly int Stride;
         public readonly int Fixed;
         public readonly int First;
         public readonly int Step;
         public readonly int Count;
 
-        public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge)
+        public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge, int stride)
         {
+            Stride = stride;
             // Neighbouring threads take neighbouring elements along whichever axis is contiguous in memory: k for a
             // left operand contiguous in j, m for a right operand contiguous in j, and the other way round.
             KFixed = contiguousInJ == left;
@@ -199,7 +208,7 @@ public sealed partial class IlgpuKernels
     }
 
     private static void StoreSlot(ArrayView<float> stage, SlicePlan p, int slot, float value) =>
-        stage[p.K(slot) * GemmSharedStride + p.M(slot)] = value;
+        stage[p.K(slot) * p.Stride + p.M(slot)] = value;
 
     private static Slots4 Prefetch<T>(T op, SlicePlan p, int m0, int extent, int k0, int kEnd)
         where T : struct, IGemmOperand
@@ -239,8 +248,9 @@ public sealed partial class IlgpuKernels
         int side = Group.DimX;
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
-        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side);
-        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side);
+        int stride = math.TensorCores ? MmaSharedStride : GemmSharedStride;
+        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side, stride);
+        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side, stride);
         var bt = new ColumnsFirst<TB>(b);
         var sums = policy.Prefetch
             ? PrefetchingStages(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)

@@ -16,8 +16,8 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// accumulators per lane fill the thread's 16 sums (tile j in S j0 .. S j3). PTX's fragment layout for
 /// m16n8k8 .tf32, with g = lane / 4 and t = lane % 4: A (16 x 8, row) a0 = (g, t), a1 = (g + 8, t), a2 = (g, t + 4),
 /// a3 = (g + 8, t + 4); B (8 x 8, col) b0 = (t, g), b1 = (t + 4, g); C c0, c1 = (g, 2t), (g, 2t + 1), c2, c3 the
-/// same at row g + 8. The staged slices are k-major ([k][m] and [k][n]), so each fragment element is one scalar
-/// shared-memory load at a fixed offset.
+/// same at row g + 8. The staged slices are k-major ([k][m] and [k][n], row stride <see cref="MmaSharedStride"/>),
+/// so each fragment element is one scalar shared-memory load at a fixed offset, on a bank of its own.
 /// </summary>
 public sealed partial class IlgpuKernels
 {
@@ -35,8 +35,8 @@ public sealed partial class IlgpuKernels
         int at = stage * GemmStageLength * 4;
         for (int kk = 0; kk < GemmTileK; kk += 8)
         {
-            int k0 = at + (kk + t) * GemmSharedStride;
-            int k4 = k0 + 4 * GemmSharedStride;
+            int k0 = at + (kk + t) * MmaSharedStride;
+            int k4 = k0 + 4 * MmaSharedStride;
             var a = new TfA(ToTf32(fa[k0 + m]), ToTf32(fa[k0 + m + 8]), ToTf32(fa[k4 + m]), ToTf32(fa[k4 + m + 8]));
             (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, ToTf32(fb[k0 + n]), ToTf32(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
             (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, ToTf32(fb[k0 + n + 8]), ToTf32(fb[k4 + n + 8]), sums.S10, sums.S11, sums.S12, sums.S13);

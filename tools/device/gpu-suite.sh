@@ -3,7 +3,7 @@
 # the CUDA conformance suite, then the kernel and step benchmarks on CUDA. Every log and JSON file is packed into
 # $OUT/suite.tgz (the device tool returns at most 8 files).
 # Usage: tools/device/gpu-suite.sh [tests] [quick] [quick-tf32] [step] [step-tf32] [ptxas] [torch] [fmnist]
-#        [fmnist-full] [fmnist-tf32] [sweep]
+#        [fmnist-full] [fmnist-tf32] [prefetch-tf32] [sweep]
 #        (no argument: tests quick step; tests needs `bundle.sh tests`, fmnist needs `bundle.sh train`)
 set -uo pipefail
 RESULT=${OUT:-/tmp/out}; OUT=/tmp/suite; mkdir -p "$RESULT" "$OUT"
@@ -28,6 +28,12 @@ for w in $what; do
       run quick-cuda 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --json "$OUT/quick-cuda.json" ;;
     quick-tf32)
       run quick-cuda-tf32 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --json "$OUT/quick-cuda-tf32.json" ;;
+    prefetch-tf32)
+      # The TF32 convolutions under each schedule, pinned (auto is what quick-tf32 and step-tf32 run).
+      for p in always never; do
+        run "quick-tf32-$p" 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --prefetch $p --json "$OUT/quick-tf32-$p.json"
+        run "step-tf32-$p-b100" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch 100 --patches 20 --device cuda --tf32 --prefetch $p --json "$OUT/step-tf32-$p-b100.json"
+      done ;;
     step|step-tf32)
       tf=""; [ "$w" = step-tf32 ] && tf="--tf32"
       for b in 8 100; do
