@@ -14,14 +14,8 @@ namespace EmpSsl.Train.Eval;
 /// </summary>
 public static class Embedder
 {
-    /// <summary>
-    /// Input pixels per forward pass (2^19: 668 whole 28x28 images, 512 crops of 32x32, 10 of 224x224): enough rows
-    /// to keep the kernels busy, few enough that the pass's activations fit any memory. On the 2-core CPU the
-    /// width-1/2 encoder embeds 28x28 images at 508 images/s in passes of 512 and 462 in passes of 128.
-    /// </summary>
-    private const int PixelsPerPass = 1 << 19;
-
-    private const int MaxRowsPerPass = 1024;
+    /// <summary>Rows per forward pass: enough to keep the kernels busy, small enough for any memory.</summary>
+    private const int RowsPerPass = 128;
 
     public static Features Embed(IKernels k, Encoder model, Dataset data, int cropSize, double cropScale, int crops, string feature, int seed)
     {
@@ -40,8 +34,7 @@ public static class Embedder
             ? new AugmentSpec { OutputSize = data.Height, Scale = 1, FlipP = 0, JitterP = 0, GrayP = 0, BlurP = 0, SolarizeP = 0 }
             : new AugmentSpec { OutputSize = cropSize, Scale = cropScale };
         cropSize = spec.OutputSize;
-        int rowsPerPass = Math.Clamp(PixelsPerPass / (cropSize * cropSize), 1, MaxRowsPerPass);
-        int perPass = Math.Max(1, rowsPerPass / views);
+        int perPass = Math.Max(1, RowsPerPass / views);
         model.Eval();
         int dim = -1;
         float[]? rows = null;

@@ -40,7 +40,6 @@ public sealed class Tf32CudaTests
         using var dw = GuardedBuffer.Upload(k, w);
         using var fp32 = GuardedBuffer.Poisoned(k, s.OutputLength);
         using var tf32 = GuardedBuffer.Poisoned(k, s.OutputLength);
-        var prefetch = k.ConvPrefetch;
         try
         {
             k.Tf32Convolutions = false;
@@ -51,7 +50,6 @@ public sealed class Tf32CudaTests
         finally
         {
             k.Tf32Convolutions = false;
-            k.ConvPrefetch = prefetch;
         }
         var expected = new double[s.OutputLength];
         Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
