@@ -233,8 +233,8 @@ public sealed partial class IlgpuKernels
     /// Adds op(a) (rows [row0, row0 + 4T)) times op(b) (columns [col0, col0 + 4T)) over k in [kBegin, kEnd) and
     /// hands each in-bounds sum to <paramref name="c"/>. Every thread of the group must call it (it has barriers).
     /// </summary>
-    /// <param name="sa">shared (2, GemmTileK, GemmSharedQuads): two stages of the staged slice of a</param>
-    /// <param name="sb">shared (2, GemmTileK, GemmSharedQuads): two stages of the staged slice of b</param>
+    /// <param name="sa">shared, two stages of GemmStageLength: the staged slices of a, GemmTileK rows each</param>
+    /// <param name="sb">shared, two stages of GemmStageLength: the staged slices of b, GemmTileK rows each</param>
     internal static void GemmBlock<TA, TB, TC, TP, TM>(
         TA a, TB b, TC c, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
@@ -394,6 +394,14 @@ public sealed partial class IlgpuKernels
     private static void GemmStoreRow<TC>(TC c, int rows, int cols, int row, int col, float s0, float s1, float s2, float s3)
         where TC : struct, IGemmOutput
     {
+        StorePair(c, rows, cols, row, col, s0, s1);
+        StorePair(c, rows, cols, row, col + 2, s2, s3);
+    }
+
+    /// <summary>Hands (row, col) and (row, col + 1) to the output, each only inside the product's bounds.</summary>
+    private static void StorePair<TC>(TC c, int rows, int cols, int row, int col, float s0, float s1)
+        where TC : struct, IGemmOutput
+    {
         if (row >= rows)
         {
             return;
@@ -405,14 +413,6 @@ public sealed partial class IlgpuKernels
         if (col + 1 < cols)
         {
             c.Store(row, col + 1, s1);
-        }
-        if (col + 2 < cols)
-        {
-            c.Store(row, col + 2, s2);
-        }
-        if (col + 3 < cols)
-        {
-            c.Store(row, col + 3, s3);
         }
     }
 

@@ -66,23 +66,6 @@ public sealed partial class IlgpuKernels
         StorePair(c, rows, cols, row + 8, col + 24, q.S32, q.S33);
     }
 
-    private static void StorePair<TC>(TC c, int rows, int cols, int row, int col, float s0, float s1)
-        where TC : struct, IGemmOutput
-    {
-        if (row >= rows)
-        {
-            return;
-        }
-        if (col < cols)
-        {
-            c.Store(row, col, s0);
-        }
-        if (col + 1 < cols)
-        {
-            c.Store(row, col + 1, s1);
-        }
-    }
-
     /// <summary>
     /// fp32 to TF32, rounding to nearest (ties away), as cuDNN and CUTLASS do; the tensor cores would otherwise
     /// ignore the low 13 bits, a truncation with twice the error and a bias toward zero.
