@@ -44,7 +44,10 @@ if (args.Length > 0 && args[0] == "quick")
         }
     }
     using var kernels = Devices.Open(device);
-    ConvOptions(kernels, tf32, prefetch);
+    if (!ConvOptions(kernels, tf32, prefetch))
+    {
+        return 2;
+    }
     var cpu = kernels as EmpSsl.Kernels.Cpu.CpuKernels;
     if (cpu is not null)
     {
@@ -149,7 +152,10 @@ if (args.Length > 0 && args[0] == "step")
         }
     }
     using var kernels = Devices.Open(device);
-    ConvOptions(kernels, stepTf32, stepPrefetch);
+    if (!ConvOptions(kernels, stepTf32, stepPrefetch))
+    {
+        return 2;
+    }
     if (kernels is EmpSsl.Kernels.Cpu.CpuKernels stepCpu)
     {
         stepCpu.Convolution = stepConv;
@@ -174,21 +180,30 @@ static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
     _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
 };
 
-// --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule. Any other
-// device says why it cannot.
-static void ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPrefetch prefetch)
+// --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule. A device
+// that cannot says why, and the benchmark stops.
+static bool ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPrefetch prefetch)
 {
     if (!on && prefetch == EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto)
     {
-        return;
+        return true;
     }
-    if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
+    try
     {
-        throw new NotSupportedException($"--tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
+        if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
+        {
+            throw new NotSupportedException($"--tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
+        }
+        ilgpu.Tf32Convolutions = on;
+        ilgpu.ConvPrefetch = prefetch;
     }
-    ilgpu.Tf32Convolutions = on;
-    ilgpu.ConvPrefetch = prefetch;
+    catch (NotSupportedException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return false;
+    }
     Console.WriteLine($"convolutions in {(on ? "TF32 on the tensor cores" : "fp32")}, prefetch {prefetch}");
+    return true;
 }
 
 static EmpSsl.Kernels.Ilgpu.ConvPrefetch Prefetch(string name) => name switch

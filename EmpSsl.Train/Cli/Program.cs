@@ -191,7 +191,7 @@ static int Guard(Func<int> run)
         return run();
     }
     catch (Exception e) when (e is DatasetException or ArgumentException or InvalidDataException or FileNotFoundException
-                                  or DirectoryNotFoundException or TrainingDivergedException or InvalidOperationException)
+                                  or DirectoryNotFoundException or TrainingDivergedException or InvalidOperationException or NotSupportedException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return 1;
