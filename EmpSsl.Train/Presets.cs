@@ -5,8 +5,8 @@ public static class Presets
 {
     // Fashion-MNIST on a 2-core CPU in at most 15 minutes, training and evaluation together: 14x14 crops at native
     // resolution (a quarter of the image, not resized), ResNet-18 at 1/2 width (h is 256-d), n = 4, evaluated on the
-    // whole 28x28 image. Linear probe 88.2%, kNN 85.4%, 12 min 36 s on the idle 2-core VM (training 470 s,
-    // evaluation 284 s); 17-18 minutes when the VM's second core is busy elsewhere (docs/BENCHMARKS.md).
+    // whole 28x28 image. Linear probe 88.2%, kNN 85.4%, 12 min 09 s on the idle 2-core VM (training 447 s,
+    // evaluation 278 s); 17-18 minutes when the VM's second core is busy elsewhere (docs/BENCHMARKS.md).
     private static readonly TrainConfig FmnistCpu = new()
     {
         Preset = "fmnist-cpu",
