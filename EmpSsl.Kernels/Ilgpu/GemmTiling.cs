@@ -148,15 +148,19 @@ public sealed partial class IlgpuKernels
         /// [k * Stride + m].
         /// </summary>
         public readonly bool KFixed;
+
+        /// <summary>Whether the slice feeds the tensor cores: stride <see cref="MmaSharedStride"/>, values stored as TF32.</summary>
+        public readonly bool Tf32;
         public readonly int Stride;
         public readonly int Fixed;
         public readonly int First;
         public readonly int Step;
         public readonly int Count;
 
-        public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge, int stride)
+        public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge, bool tf32)
         {
-            Stride = stride;
+            Tf32 = tf32;
+            Stride = tf32 ? MmaSharedStride : GemmSharedStride;
             // Neighbouring threads take neighbouring elements along whichever axis is contiguous in memory: k for a
             // left operand contiguous in j, m for a right operand contiguous in j, and the other way round.
             KFixed = contiguousInJ == left;
@@ -207,8 +211,12 @@ public sealed partial class IlgpuKernels
         return gm < extent && gk < kEnd ? op.Load(gm, gk) : 0f;
     }
 
+    /// <summary>
+    /// Stages one loaded element; for the tensor cores it is rounded to TF32 here, once, rather than at each of the
+    /// fragment loads that read it (each staged element feeds 2 to 4 warps).
+    /// </summary>
     private static void StoreSlot(ArrayView<float> stage, SlicePlan p, int slot, float value) =>
-        stage[p.K(slot) * p.Stride + p.M(slot)] = value;
+        stage[p.K(slot) * p.Stride + p.M(slot)] = p.Tf32 ? RoundTf32(value) : value;
 
     private static Slots4 Prefetch<T>(T op, SlicePlan p, int m0, int extent, int k0, int kEnd)
         where T : struct, IGemmOperand
@@ -248,9 +256,8 @@ public sealed partial class IlgpuKernels
         int side = Group.DimX;
         int tid = ty * side + tx;
         int threads = side * Group.DimY;
-        int stride = math.TensorCores ? MmaSharedStride : GemmSharedStride;
-        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side, stride);
-        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side, stride);
+        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side, math.TensorCores);
+        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side, math.TensorCores);
         var bt = new ColumnsFirst<TB>(b);
         var sums = policy.Prefetch
             ? PrefetchingStages(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)

@@ -37,11 +37,11 @@ public sealed partial class IlgpuKernels
         {
             int k0 = at + (kk + t) * MmaSharedStride;
             int k4 = k0 + 4 * MmaSharedStride;
-            var a = new TfA(ToTf32(fa[k0 + m]), ToTf32(fa[k0 + m + 8]), ToTf32(fa[k4 + m]), ToTf32(fa[k4 + m + 8]));
-            (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, ToTf32(fb[k0 + n]), ToTf32(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
-            (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, ToTf32(fb[k0 + n + 8]), ToTf32(fb[k4 + n + 8]), sums.S10, sums.S11, sums.S12, sums.S13);
-            (sums.S20, sums.S21, sums.S22, sums.S23) = Mma(a, ToTf32(fb[k0 + n + 16]), ToTf32(fb[k4 + n + 16]), sums.S20, sums.S21, sums.S22, sums.S23);
-            (sums.S30, sums.S31, sums.S32, sums.S33) = Mma(a, ToTf32(fb[k0 + n + 24]), ToTf32(fb[k4 + n + 24]), sums.S30, sums.S31, sums.S32, sums.S33);
+            var a = new TfA(Bits(fa[k0 + m]), Bits(fa[k0 + m + 8]), Bits(fa[k4 + m]), Bits(fa[k4 + m + 8]));
+            (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, Bits(fb[k0 + n]), Bits(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
+            (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, Bits(fb[k0 + n + 8]), Bits(fb[k4 + n + 8]), sums.S10, sums.S11, sums.S12, sums.S13);
+            (sums.S20, sums.S21, sums.S22, sums.S23) = Mma(a, Bits(fb[k0 + n + 16]), Bits(fb[k4 + n + 16]), sums.S20, sums.S21, sums.S22, sums.S23);
+            (sums.S30, sums.S31, sums.S32, sums.S33) = Mma(a, Bits(fb[k0 + n + 24]), Bits(fb[k4 + n + 24]), sums.S30, sums.S31, sums.S32, sums.S33);
         }
         return sums;
     }
@@ -68,17 +68,21 @@ public sealed partial class IlgpuKernels
 
     /// <summary>
     /// fp32 to TF32, rounding to nearest (ties away), as cuDNN and CUTLASS do; the tensor cores would otherwise
-    /// ignore the low 13 bits, a truncation with twice the error and a bias toward zero.
+    /// ignore the low 13 bits, a truncation with twice the error and a bias toward zero. The staging loader
+    /// applies it (SlicePlan.Tf32), so staged TF32 slices hold rounded values.
     /// </summary>
-    private static uint ToTf32(float x)
+    private static float RoundTf32(float x)
     {
         if (!CudaAsm.IsSupported)
         {
-            return Interop.FloatAsInt(x);
+            return x;
         }
         CudaAsm.Emit("cvt.rna.tf32.f32 %0, %1;", out uint r, x);
-        return r;
+        return Interop.IntAsFloat(r);
     }
+
+    /// <summary>A staged (already rounded) element as the b32 register an mma operand takes.</summary>
+    private static uint Bits(float x) => Interop.FloatAsInt(x);
 
     /// <summary>A lane's A fragment of one 16 x 8 TF32 tile.</summary>
     private readonly record struct TfA(uint A0, uint A1, uint A2, uint A3);
