@@ -115,10 +115,16 @@ if (args.Length > 0 && args[0] == "step")
     var stepPrefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
     for (int i = 1; i < args.Length; i += 2)
     {
-        if (args[i] is "--no-profile" or "--tf32")
+        // The two flags take no value; the loop steps by two, so each steps back one.
+        if (args[i] == "--no-profile")
         {
-            o = args[i] == "--no-profile" ? o with { Profile = false } : o;
-            stepTf32 |= args[i] == "--tf32";
+            o = o with { Profile = false };
+            i--;
+            continue;
+        }
+        if (args[i] == "--tf32")
+        {
+            stepTf32 = true;
             i--;
             continue;
         }
@@ -188,20 +194,21 @@ static bool ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPref
     {
         return true;
     }
+    if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
+    {
+        Console.Error.WriteLine($"error: --tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
+        return false;
+    }
     try
     {
-        if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
-        {
-            throw new NotSupportedException($"--tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
-        }
         ilgpu.Tf32Convolutions = on;
-        ilgpu.ConvPrefetch = prefetch;
     }
     catch (NotSupportedException e)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return false;
     }
+    ilgpu.ConvPrefetch = prefetch;
     Console.WriteLine($"convolutions in {(on ? "TF32 on the tensor cores" : "fp32")}, prefetch {prefetch}");
     return true;
 }

@@ -151,7 +151,6 @@ public sealed partial class IlgpuKernels
 
         /// <summary>Whether the slice feeds the tensor cores: stride <see cref="MmaSharedStride"/>, values stored as TF32.</summary>
         public readonly bool Tf32;
-        public readonly int Stride;
         public readonly int Fixed;
         public readonly int First;
         public readonly int Step;
@@ -160,7 +159,6 @@ public sealed partial class IlgpuKernels
         public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge, bool tf32)
         {
             Tf32 = tf32;
-            Stride = tf32 ? MmaSharedStride : GemmSharedStride;
             // Neighbouring threads take neighbouring elements along whichever axis is contiguous in memory: k for a
             // left operand contiguous in j, m for a right operand contiguous in j, and the other way round.
             KFixed = contiguousInJ == left;
@@ -179,6 +177,8 @@ public sealed partial class IlgpuKernels
                 Count = GemmTileK / Step;
             }
         }
+
+        public int Stride => Tf32 ? MmaSharedStride : GemmSharedStride;
 
         public int K(int slot) => KFixed ? Fixed : First + slot * Step;
 

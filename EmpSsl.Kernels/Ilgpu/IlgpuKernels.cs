@@ -136,17 +136,15 @@ public sealed partial class IlgpuKernels : IKernels
     {
         var cuda = (CudaAccelerator)Accelerator;
         using var backend = new PTXBackend(_context, cuda.Architecture, cuda.InstructionSet, nvvmAPI: null!);
-        return Accelerator.LoadKernel(CompilePromoted(backend, method, out _));
-    }
-
-    /// <summary>Compiles an explicitly grouped kernel to PTX with <paramref name="backend"/> and promotes its operand slots.</summary>
-    internal static PTXCompiledKernel CompilePromoted(PTXBackend backend, System.Reflection.MethodInfo method, out int promoted)
-    {
         var compiled = (PTXCompiledKernel)backend.Compile(
             ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization());
-        PtxAssemblyField.SetValue(compiled, PtxRegisterPromotion.Promote(compiled.PTXAssembly, out promoted));
-        return compiled;
+        Promote(compiled, out _);
+        return Accelerator.LoadKernel(compiled);
     }
+
+    /// <summary>Replaces a compiled kernel's PTX with its operand slots promoted to registers; counts them.</summary>
+    internal static void Promote(PTXCompiledKernel compiled, out int promoted) =>
+        PtxAssemblyField.SetValue(compiled, PtxRegisterPromotion.Promote(compiled.PTXAssembly, out promoted));
 
     /// <summary>Loads a kernel once per accelerator and keeps the delegate (ILGPU compiles on load).</summary>
     internal TDelegate Load<TDelegate>(string key, Func<Accelerator, TDelegate> load)

@@ -21,21 +21,41 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// </summary>
 public sealed partial class IlgpuKernels
 {
+    /// <summary>
+    /// Where this thread sits in the block's warp tiling: its warp's first row (16 rows per warp pair) and column
+    /// (32 per warp), and its lane's group g = lane / 4 and index t = lane % 4 in the fragment layouts.
+    /// </summary>
+    private readonly struct MmaLane
+    {
+        public readonly int Row;
+        public readonly int Col;
+        public readonly int G;
+        public readonly int T;
+
+        public MmaLane(int tid)
+        {
+            int warp = tid >> 5;
+            Row = 16 * (warp >> 1);
+            Col = 32 * (warp & 1);
+            G = (tid & 31) >> 2;
+            T = tid & 3;
+        }
+
+        public static MmaLane OfThread() => new(Group.IdxY * Group.DimX + Group.IdxX);
+    }
+
     /// <summary>Adds one staged k-slice (two k8 steps) into a warp's four 16 x 8 tiles on the tensor cores.</summary>
     private static Quad ComputeStageMma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
-        int tid = Group.IdxY * Group.DimX + Group.IdxX;
-        int warp = tid >> 5;
-        int g = (tid & 31) >> 2;
-        int t = tid & 3;
-        int m = 16 * (warp >> 1) + g;
-        int n = 32 * (warp & 1) + g;
+        var lane = MmaLane.OfThread();
+        int m = lane.Row + lane.G;
+        int n = lane.Col + lane.G;
         int at = stage * GemmStageLength * 4;
         for (int kk = 0; kk < GemmTileK; kk += 8)
         {
-            int k0 = at + (kk + t) * MmaSharedStride;
+            int k0 = at + (kk + lane.T) * MmaSharedStride;
             int k4 = k0 + 4 * MmaSharedStride;
             var a = new TfA(Bits(fa[k0 + m]), Bits(fa[k0 + m + 8]), Bits(fa[k4 + m]), Bits(fa[k4 + m + 8]));
             (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, Bits(fb[k0 + n]), Bits(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
@@ -50,12 +70,9 @@ public sealed partial class IlgpuKernels
     private static void StoreMma<TC>(TC c, Quad q, int rows, int cols, int row0, int col0)
         where TC : struct, IGemmOutput
     {
-        int tid = Group.IdxY * Group.DimX + Group.IdxX;
-        int warp = tid >> 5;
-        int g = (tid & 31) >> 2;
-        int t = tid & 3;
-        int row = row0 + 16 * (warp >> 1) + g;
-        int col = col0 + 32 * (warp & 1) + 2 * t;
+        var lane = MmaLane.OfThread();
+        int row = row0 + lane.Row + lane.G;
+        int col = col0 + lane.Col + 2 * lane.T;
         StorePair(c, rows, cols, row, col, q.S00, q.S01);
         StorePair(c, rows, cols, row + 8, col, q.S02, q.S03);
         StorePair(c, rows, cols, row, col + 8, q.S10, q.S11);

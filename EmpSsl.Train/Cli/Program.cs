@@ -132,11 +132,14 @@ static IKernels OpenDevice(string? name, TrainConfig config)
     }
 }
 
+// A checkpoint's configuration with this command line's options on top. One trained with --tf32 is read in fp32
+// unless --tf32 is given again, so any machine can evaluate it.
+TrainConfig CheckpointConfig(ParseResult r, string ckpt) => o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
+
 int Evaluate(ParseResult r)
 {
     string ckpt = r.GetValue(checkpoint)!;
-    // A checkpoint trained with --tf32 is evaluated in fp32 unless --tf32 is given again: any machine can read it.
-    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
+    var config = CheckpointConfig(r, ckpt);
     string dir = r.GetValue(outDir) ?? ckpt;
     using var k = OpenDevice(r.GetValue(device), config);
     var trainSet = DataSource.Load(config, Split.Train);
@@ -150,8 +153,7 @@ int Evaluate(ParseResult r)
 int Embed(ParseResult r)
 {
     string ckpt = r.GetValue(checkpoint)!;
-    // A checkpoint trained with --tf32 is evaluated in fp32 unless --tf32 is given again: any machine can read it.
-    var config = o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
+    var config = CheckpointConfig(r, ckpt);
     var which = r.GetValue(split) switch
     {
         "train" => Split.Train,
