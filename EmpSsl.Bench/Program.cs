@@ -34,7 +34,7 @@ if (args.Length > 0 && args[0] == "quick")
                 device = value;
                 i++;
                 break;
-            case "--conv" when value is "auto" or "gemm" or "direct":
+            case "--conv" when value is "auto" or "gemm" or "direct" or "winograd":
                 conv = ConvPath(value);
                 i++;
                 break;
@@ -150,7 +150,7 @@ if (args.Length > 0 && args[0] == "step")
             case "--chunk-views": o = o with { ChunkViews = int.Parse(v) }; break;
             case "--json": json = v; break;
             case "--device": device = v; break;
-            case "--conv" when v is "auto" or "gemm" or "direct": stepConv = ConvPath(v); break;
+            case "--conv" when v is "auto" or "gemm" or "direct" or "winograd": stepConv = ConvPath(v); break;
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
             default:
                 Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct --prefetch auto|always|never");
@@ -183,6 +183,7 @@ static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
 {
     "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm,
     "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
+    "winograd" => EmpSsl.Kernels.Cpu.ConvolutionPath.Winograd,
     _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
 };
 

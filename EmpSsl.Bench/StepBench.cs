@@ -105,7 +105,7 @@ public static class StepBench
         {
             log.WriteLine($"  ops   {k,-18} {v:F3} s");
         }
-        PrintConvShapes(profiler, log, 12);
+        PrintConvShapes(profiler, log, 40);
         return result;
     }
 

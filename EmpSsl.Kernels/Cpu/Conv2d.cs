@@ -49,6 +49,11 @@ public sealed partial class CpuKernels
                     Images(py, s.K, p), 1f, 0f);
                 return;
             }
+            if (UseWinograd(s))
+            {
+                Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsForward(s)))
             {
                 Conv2dDirect.Forward(py, px, pw, shape);
@@ -78,6 +83,11 @@ public sealed partial class CpuKernels
                     Images(pdx, s.C, p), 1f, 0f);
                 return;
             }
+            if (UseWinograd(s))
+            {
+                BackwardDataAsForward(pdx, pdy, pw, s, winograd: true);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
             {
                 Conv2dDirect.BackwardData(pdx, pdy, pw, shape);
@@ -85,7 +95,7 @@ public sealed partial class CpuKernels
             }
             if (s.Stride == 1 && s.Pad <= s.R - 1)
             {
-                BackwardDataAsForward(pdx, pdy, pw, s);
+                BackwardDataAsForward(pdx, pdy, pw, s, winograd: false);
                 return;
             }
             int nb = ChunkImages(s);
@@ -123,6 +133,11 @@ public sealed partial class CpuKernels
                     new GemmMatrix(pdw, s.C), 1f, 1f);
                 return;
             }
+            if (UseWinograd(s))
+            {
+                Winograd.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardWeight(s), weightGradient: true))
             {
                 Conv2dDirect.BackwardWeight(pdw, pdy, px, shape);
@@ -145,7 +160,7 @@ public sealed partial class CpuKernels
     /// At stride 1, dx is the forward convolution of dy with w's kernels swapped (C, K) and flipped, padded
     /// R-1-pad: one implicit GEMM, with no column matrix and no col2im.
     /// </summary>
-    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
+    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s, bool winograd)
     {
         int rr = s.R * s.R;
         float* flipped = Scratch.Floats(ref s_flipped, s.WeightLength);
@@ -162,6 +177,11 @@ public sealed partial class CpuKernels
             }
         }
         var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
+        if (winograd)
+        {
+            Winograd.Forward(dx, dy, flipped, t, GemmBlocking.Native);
+            return;
+        }
         ForwardImplicit(dx, dy, flipped, t);
     }
 
@@ -186,7 +206,30 @@ public sealed partial class CpuKernels
     }
 
     /// <summary>Which convolution this backend runs: <see cref="ConvolutionPath.Auto"/> picks per shape; tests and benchmarks pin one.</summary>
-    internal ConvolutionPath Convolution { get; set; } = ConvolutionPath.Auto;
+    public ConvolutionPath Convolution { get; set; } = ConvolutionPath.Auto;
+
+    /// <summary>Whether this backend, as set, runs the shape's three passes by Winograd F(4x4, 3x3).</summary>
+    internal bool RoutesToWinograd(in Conv2dShape s) => UseWinograd(s);
+
+    /// <summary>
+    /// Winograd F(4x4, 3x3) where it applies (3x3, stride 1, pad at most 2, AVX2 and FMA) and is pinned, or in Auto
+    /// where it measured faster.
+    /// </summary>
+    private bool UseWinograd(in Conv2dShape s) => s.Pad <= 2 && Winograd.Supports(s) && Convolution switch
+    {
+        ConvolutionPath.Winograd => true,
+        ConvolutionPath.Auto => WinogradWins(s),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Where Winograd measured faster (cb and step benches, 2-core EPYC, docs/BENCHMARKS.md, "Winograd"): with 64
+    /// channels or more on both sides it beat both other paths on every ResNet-18 CIFAR 3x3 stride-1 layer, 32x32 to
+    /// 4x4, in all three passes. With fewer, the micro-kernel's reduction (C, or K for backward data) is too short
+    /// to pay for the transforms: the stems (1 and 3 channels) ran at a third of the other paths' speed, and at
+    /// 16-32 channels it was no faster than the direct path.
+    /// </summary>
+    private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64;
 
     private bool UseDirect(in Conv2dShape s, bool supported, bool weightGradient = false) => supported && Convolution switch
     {
@@ -226,10 +269,18 @@ public sealed partial class CpuKernels
     }
 }
 
-/// <summary>The cpu backend's two ways to run a KxK convolution.</summary>
-internal enum ConvolutionPath
+/// <summary>The cpu backend's ways to run a KxK convolution; 1x1 stride-1 convolutions are always a plain GEMM.</summary>
+public enum ConvolutionPath
 {
+    /// <summary>Per shape, whichever measured fastest (see CpuKernels.DirectWins and WinogradWins).</summary>
     Auto,
+
+    /// <summary>One GEMM whose column-matrix panels are packed straight from x.</summary>
     ImplicitGemm,
+
+    /// <summary>The direct channels-last convolution, where it applies (Conv2dDirect).</summary>
     Direct,
+
+    /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions; others run as Auto would.</summary>
+    Winograd,
 }

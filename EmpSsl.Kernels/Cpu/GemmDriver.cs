@@ -157,8 +157,9 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>One MR x NR tile of c at (i, j) from packed slivers: the micro-kernel, or scratch where the tile is cut.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(float* a, float* b, int kc, in GemmMatrix c, int i, int j, int rows, int cols, float alpha, float beta, GemmTiling tiling)
+    internal static void Tile(float* a, float* b, int kc, in GemmMatrix c, int i, int j, int rows, int cols, float alpha, float beta, GemmTiling tiling)
     {
         int nr = tiling.NR;
         int half = nr / 2;

@@ -74,8 +74,9 @@ internal static unsafe class Transpose8x8
         Avx.Store(dst + 7 * dstLd, o7);
     }
 
+    /// <summary>The 8x8 transpose in registers: o_c holds lane c of every r_i.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Core(
+    public static void Core(
         Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
         Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
         out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,

@@ -1,3 +1,4 @@
+using EmpSsl.Kernels.Cpu;
 using EmpSsl.Kernels.Ilgpu;
 using EmpSsl.Kernels.Reference;
 using EmpSsl.Testing;
@@ -10,9 +11,13 @@ namespace EmpSsl.Kernels.Tests;
 /// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>); CUDA also runs
 /// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound.
 /// </summary>
-public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false) : BackendTest(backend)
+public abstract class Conv2dConformance(
+    string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false, ConvolutionPath cpuPath = ConvolutionPath.Auto)
+    : BackendTest(backend)
 {
-    private readonly Tolerance _tol = tf32 ? Tol.Tf32 : Tol.Gemm;
+    /// <summary>TF32's bound on the tensor cores; Winograd's where the cpu backend takes that path; else GEMM's.</summary>
+    private Tolerance Band(in Conv2dShape s, ReadOnlySpan<double> expected)
+        => tf32 ? Tol.Tf32 : K is CpuKernels cpu && cpu.RoutesToWinograd(s) ? Tol.Winograd(expected) : Tol.Gemm;
 
     /// <summary>The backend with this class's choices pinned (the backend is shared, so they are set per call).</summary>
     private IKernels Conv
@@ -24,6 +29,10 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
             {
                 ilgpu.ConvPrefetch = prefetch;
                 ilgpu.Tf32Convolutions = tf32;
+            }
+            if (k is CpuKernels cpu)
+            {
+                cpu.Convolution = cpuPath;
             }
             return k;
         }
@@ -46,7 +55,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = new double[s.OutputLength];
         Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
 
-        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, _tol);
+        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, Band(s, expected));
         VerifyUnchanged("Conv2dForward x", dx, x);
         VerifyUnchanged("Conv2dForward w", dw, w);
     }
@@ -66,7 +75,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = new double[s.InputLength];
         Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
 
-        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, _tol);
+        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, Band(s, expected));
     }
 
     [SkippableTheory]
@@ -86,7 +95,7 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
         var expected = Seeded.Widen(dw0);
         Ref.Conv2dBackwardWeight(expected, Seeded.Widen(dyData), Seeded.Widen(x), s);
 
-        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, _tol);
+        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, Band(s, expected));
     }
 
     private static IEnumerable<string> CaseNames() =>
@@ -110,6 +119,9 @@ public abstract class Conv2dConformance(string backend, ConvPrefetch prefetch = 
 
 [Collection(Backends.Cpu)]
 public sealed class Conv2dConformanceCpu() : Conv2dConformance(Backends.Cpu);
+
+[Collection(Backends.Cpu)]
+public sealed class Conv2dConformanceCpuWinograd() : Conv2dConformance(Backends.Cpu, cpuPath: ConvolutionPath.Winograd);
 
 [Collection(Backends.IlgpuCpu)]
 public sealed class Conv2dConformanceIlgpuCpu() : Conv2dConformance(Backends.IlgpuCpu);

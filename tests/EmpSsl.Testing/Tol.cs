@@ -49,6 +49,25 @@ public static class Tol
     public static readonly Tolerance Tf32 = new(2e-2, 2e-3);
 
     /// <summary>
+    /// Winograd F(4x4, 3x3) convolutions (the cpu backend's 3x3 stride-1 path): the same fp32 products, but summed
+    /// in the transformed domain, where the output transform (coefficients up to 8 x 8) amplifies the sums' rounding.
+    /// A float32 model of the algorithm (each stage rounded in turn) puts almost all of the error in that summation,
+    /// and measured against float64 the error is 7x-12x the implicit GEMM's in rms and about 3e-6 of the outputs'
+    /// rms at 64-512 channels and 8192 pixels (docs/BENCHMARKS.md, "Winograd"). So the bound is relative to the
+    /// outputs' rms, as the 1e-4 reads for a whole tensor: atol 1e-4 rms(expected), 30x the rms error and 3x
+    /// the worst element seen; rtol 1e-4 as for GEMM. A lost channel, tap or tile errs by O(rms).
+    /// </summary>
+    public static Tolerance Winograd(ReadOnlySpan<double> expected)
+    {
+        double sum = 0;
+        foreach (double v in expected)
+        {
+            sum += v * v;
+        }
+        return new(1e-4 * Math.Sqrt(sum / Math.Max(1, expected.Length)), 1e-4);
+    }
+
+    /// <summary>
     /// Cholesky factor and solves of well-conditioned matrices (condition number &lt; 100, as I + a Z Z^T is):
     /// the forward error is about n 2^-24 cond ~ 1e-4 at n = 256, cond = 10.
     /// </summary>

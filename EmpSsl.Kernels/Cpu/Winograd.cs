@@ -1,0 +1,691 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EmpSsl.Kernels.Cpu;
+
+/// <summary>
+/// 3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
+/// Convolutional Neural Networks", 2016), for AVX2 + FMA. Each 4x4 output tile is A^T [ (G g G^T) . (B^T d B) ] A,
+/// with d the 6x6 input tile and g the 3x3 kernel, so a tile costs 36 multiply-adds per (k, c) pair instead of
+/// 144: the 36 elementwise products summed over c are 36 GEMMs, U[e] (K x C) . V[e] (C x tiles), which run on the
+/// GEMM's micro-kernel. The transforms write straight into the micro-kernel's packed layouts, so nothing is packed
+/// twice; tiles go in blocks sized so that a block's V and M stay in the last-level cache.
+///   forward          y = A^T M A,  M[e] = U[e] V[e]
+///   backward data    the forward of dy with w's kernels swapped and flipped (see CpuKernels.BackwardDataAsForward)
+///   backward weight  dw += G^T dU G,  dU[e] = sum over tiles of (A dy A^T)[e] V[e]^T
+/// fp32 rounding: the transforms scale by at most 8 x 8 and G's 1/24, so the error stays near the GEMM's (checked
+/// by the conformance suite against float64 at Tol.Gemm).
+/// </summary>
+internal static unsafe class Winograd
+{
+    private const int E = 36;
+
+    /// <summary>Floats of V and M (or dM) one block may hold per thread where channels are many: they stay in L3.</summary>
+    private const long BlockFloats = 4L << 20;
+
+    /// <summary>Floats of V and M one block may hold where channels are few: they stay in a 512 KiB L2.</summary>
+    private const long L2Floats = 80L << 10;
+
+    [ThreadStatic]
+    private static float[]? s_weights;
+
+    // The weight gradient's accumulators, one per part of the tiles; held by the calling thread.
+    [ThreadStatic]
+    private static float[]?[]? s_gradients;
+
+    [ThreadStatic]
+    private static float[]? s_v;
+
+    [ThreadStatic]
+    private static float[]? s_m;
+
+    public static bool Supports(in Conv2dShape s)
+        => s.R == 3 && s.Stride == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
+            && (long)s.N * s.C * s.H * s.W < int.MaxValue;
+
+    /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
+    public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
+    {
+        var g = new Geometry(s);
+        int mr = tiling.MR;
+        int kSlivers = (s.K + mr - 1) / mr;
+        float* u = Scratch.Floats(ref s_weights, (long)E * kSlivers * mr * s.C);
+        TransformWeights(u, w, s.K, s.C, mr);
+        var (tb, blocks) = Blocks(g, tiling.NR);
+        nint yp = (nint)y, xp = (nint)x, up = (nint)u;
+        void Block(int b)
+        {
+            int t0 = b * tb;
+            int count = Math.Min(tb, g.Tiles - t0);
+            int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
+            float* v = Scratch.Floats(ref s_v, (long)E * g.C * cols);
+            float* m = Scratch.Floats(ref s_m, (long)E * g.K * cols);
+            TransformInput(v, (float*)xp, g, t0, count, tiling.NR);
+            Multiply(m, (float*)up, v, g, cols, tiling);
+            TransformOutput((float*)yp, m, g, t0, count, cols);
+        }
+        if (blocks == 1)
+        {
+            Block(0);
+        }
+        else
+        {
+            Parallel.For(0, blocks, Block);
+        }
+    }
+
+    /// <summary>dw (K, C, 3, 3) += the gradient of conv(x, w) given dy, accumulated.</summary>
+    public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
+    {
+        var g = new Geometry(s);
+        int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Tiles / 8));
+        long perE = (long)g.K * g.C;
+        s_gradients ??= [];
+        if (s_gradients.Length < parts)
+        {
+            Array.Resize(ref s_gradients, parts);
+        }
+        var sums = stackalloc nint[parts];
+        for (int p = 0; p < parts; p++)
+        {
+            sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E * perE);
+        }
+        int tb = (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+        nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums;
+        void Part(int p)
+        {
+            float* du = (float*)((nint*)sp)[p];
+            new Span<float>(du, checked((int)(E * perE))).Clear();
+            int first = (int)((long)g.Tiles * p / parts);
+            int last = (int)((long)g.Tiles * (p + 1) / parts);
+            for (int t0 = first; t0 < last; t0 += tb)
+            {
+                int count = Math.Min(tb, last - t0);
+                WeightGradientBlock(du, (float*)dyp, (float*)xp, g, t0, count, tb, tiling);
+            }
+        }
+        if (parts == 1)
+        {
+            Part(0);
+        }
+        else
+        {
+            Parallel.For(0, parts, Part);
+        }
+        AccumulateWeights(dw, sums, parts, g.K, g.C);
+    }
+
+    /// <summary>
+    /// du[e] (K x C) += sum over tiles t0 .. t0+count of dM[e] V[e]^T: the tiles are the GEMM's reduction, so both
+    /// transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as the packed B, nr
+    /// input channels per tile) and only real tiles are written, so nothing past count is summed.
+    /// </summary>
+    private static void WeightGradientBlock(float* du, float* dy, float* x, in Geometry g, int t0, int count, int tb, GemmTiling tiling)
+    {
+        int mr = tiling.MR;
+        int nr = tiling.NR;
+        int kSlivers = (g.K + mr - 1) / mr;
+        int cSlivers = (g.C + nr - 1) / nr;
+        float* v = Scratch.Floats(ref s_v, (long)E * cSlivers * tb * nr);
+        float* m = Scratch.Floats(ref s_m, (long)E * kSlivers * SliverA(tb, mr));
+        TransformInputByTile(v, x, g, t0, count, tb, nr);
+        TransformOutputGradient(m, dy, g, t0, count, tb, mr);
+        for (int e = 0; e < E; e++)
+        {
+            var c = new GemmMatrix(du + (long)e * g.K * g.C, g.C);
+            for (int j = 0; j < cSlivers; j++)
+            {
+                float* b = v + ((long)e * cSlivers + j) * tb * nr;
+                for (int i = 0; i < kSlivers; i++)
+                {
+                    float* a = m + ((long)e * kSlivers + i) * SliverA(tb, mr);
+                    GemmDriver.Tile(a, b, count, c, i * mr, j * nr, Math.Min(mr, g.K - i * mr), Math.Min(nr, g.C - j * nr), 1f, 1f, tiling);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// v gets V[e] of tiles t0 .. t0+count as packed B slivers with the tiles as the reduction: per e and sliver of
+    /// nr channels, tile-major with nr floats per tile (channels past C zero). Eight channels of eight tiles are
+    /// transformed, then turned by an 8x8 transpose so each tile's eight channels are stored as one vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInputByTile(float* v, float* x, in Geometry g, int t0, int count, int tb, int nr)
+    {
+        int cSlivers = (g.C + nr - 1) / nr;
+        var cells = stackalloc Vector256<float>[8 * 36];
+        var masks = stackalloc Vector256<float>[36];
+        var o = stackalloc Vector256<float>[8];
+        for (int t = 0; t < count; t += 8)
+        {
+            bool inside = InputLanes(g, t0, t, count, masks, out var offsets);
+            int lanes = Math.Min(8, count - t);
+            for (int c0 = 0; c0 < cSlivers * nr; c0 += 8)
+            {
+                for (int q = 0; q < 8; q++)
+                {
+                    if (c0 + q < g.C)
+                    {
+                        InputTile(x + (c0 + q) * g.InputPlane, g.W, offsets, masks, inside, cells + 36 * q);
+                    }
+                    else
+                    {
+                        new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+                    }
+                }
+                float* dst = v + (long)(c0 / nr) * tb * nr + (long)t * nr + c0 % nr;
+                for (int e = 0; e < E; e++)
+                {
+                    Transpose8x8.Core(
+                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
+                    float* to = dst + (long)e * cSlivers * tb * nr;
+                    for (int l = 0; l < lanes; l++)
+                    {
+                        Avx.Store(to + l * nr, o[l]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// m gets dM[e] = (A dy A^T)[e] of tiles t0 .. t0+count as packed A slivers with the tiles as the reduction:
+    /// per e and sliver of mr output channels, tile-major with mr floats per tile (channels past K zero). A tile's
+    /// cells past the output plane's edge read 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputGradient(float* m, float* dy, in Geometry g, int t0, int count, int tb, int mr)
+    {
+        int kSlivers = (g.K + mr - 1) / mr;
+        long plane = (long)g.OutH * g.OutW;
+        var cells = stackalloc Vector256<float>[8 * 36];
+        var masks = stackalloc Vector256<float>[16];
+        var o = stackalloc Vector256<float>[8];
+        int* lanesAt = stackalloc int[8];
+        int* ys = stackalloc int[8];
+        int* xs = stackalloc int[8];
+        int perImage = g.TilesH * g.TilesW;
+        new Span<Vector256<float>>(cells, 8 * 36).Clear();
+        for (int t = 0; t < count; t += 8)
+        {
+            bool inside = true;
+            for (int l = 0; l < 8; l++)
+            {
+                int tt = t0 + Math.Min(t + l, count - 1);
+                int r = tt % perImage;
+                int oy = 4 * (r / g.TilesW);
+                int ox = 4 * (r % g.TilesW);
+                lanesAt[l] = (int)(tt / perImage * g.K * plane) + oy * g.OutW + ox;
+                ys[l] = oy;
+                xs[l] = ox;
+                inside &= oy + 4 <= g.OutH && ox + 4 <= g.OutW;
+            }
+            var offsets = Avx.LoadVector256(lanesAt);
+            if (!inside)
+            {
+                Masks(Avx.LoadVector256(ys), Avx.LoadVector256(xs), 4, g.OutH, g.OutW, masks);
+            }
+            int lanes = Math.Min(8, count - t);
+            for (int k0 = 0; k0 < g.K; k0 += mr)
+            {
+                for (int q = 0; q < mr; q++)
+                {
+                    if (k0 + q < g.K)
+                    {
+                        GradientTile(dy + (k0 + q) * plane, g.OutW, offsets, masks, inside, cells + 36 * q);
+                    }
+                    else
+                    {
+                        new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+                    }
+                }
+                float* dst = m + (long)(k0 / mr) * SliverA(tb, mr) + (long)t * mr;
+                for (int e = 0; e < E; e++)
+                {
+                    Transpose8x8.Core(
+                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
+                    // 8-wide stores in increasing tile order: each spills mr - 8 floats into the next tile's slot, which
+                    // the next store overwrites; the last spills into the sliver's slack.
+                    float* to = dst + (long)e * kSlivers * SliverA(tb, mr);
+                    for (int l = 0; l < lanes; l++)
+                    {
+                        Avx.Store(to + l * mr, o[l]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Floats per packed dM sliver: tb tiles of mr, and slack for the last 8-wide store's spill.</summary>
+    private static long SliverA(int tb, int mr) => (long)tb * mr + 8;
+
+    /// <summary>cells[6 i + j] = (A dy A^T)[i, j] for eight 4x4 tiles of one dy plane: rows through A^T first, then columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTile(float* plane, int ld, Vector256<int> offsets, Vector256<float>* masks, bool inside, Vector256<float>* cells)
+    {
+        for (int i = 0; i < 4; i++)
+        {
+            Gradient1D(
+                Cell(plane, ld, offsets, masks, inside, 4, i, 0), Cell(plane, ld, offsets, masks, inside, 4, i, 1),
+                Cell(plane, ld, offsets, masks, inside, 4, i, 2), Cell(plane, ld, offsets, masks, inside, 4, i, 3),
+                cells + 6 * i, 1);
+        }
+        for (int j = 0; j < 6; j++)
+        {
+            Gradient1D(cells[j], cells[6 + j], cells[12 + j], cells[18 + j], cells + j, 6);
+        }
+    }
+
+    /// <summary>A (6 x 4) times (y0 .. y3), into o[i * step]; o may alias the inputs' source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gradient1D(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, Vector256<float>* o, int step)
+    {
+        var p = y0 + y2;
+        var q = y1 + y3;
+        var r = Fma.MultiplyAdd(Vector256.Create(4f), y2, y0);
+        var s = Fma.MultiplyAdd(Vector256.Create(8f), y3, y1 * 2f);
+        o[0] = y0;
+        o[step] = p + q;
+        o[2 * step] = p - q;
+        o[3 * step] = r + s;
+        o[4 * step] = r - s;
+        o[5 * step] = y3;
+    }
+
+    /// <summary>dw[k, c] += G^T dU[k, c] G, with dU the sum of the parts' accumulators; eight channels at once.</summary>
+    private static void AccumulateWeights(float* dw, nint* sums, int parts, int kCount, int cCount)
+    {
+        long perE = (long)kCount * cCount;
+        var u = stackalloc Vector256<float>[36];
+        float* outs = stackalloc float[9 * 8];
+        for (int k = 0; k < kCount; k++)
+        {
+            for (int c0 = 0; c0 < cCount; c0 += 8)
+            {
+                int lanes = Math.Min(8, cCount - c0);
+                for (int e = 0; e < E; e++)
+                {
+                    var sum = Vector256<float>.Zero;
+                    for (int p = 0; p < parts; p++)
+                    {
+                        float* at = (float*)sums[p] + e * perE + (long)k * cCount + c0;
+                        sum += lanes == 8 ? Avx.LoadVector256(at) : SimdDriver.LoadTail(at, lanes);
+                    }
+                    u[e] = sum;
+                }
+                // G^T u G: columns through G^T first (6 rows of 3), then rows.
+                for (int j = 0; j < 6; j++)
+                {
+                    Filter1D(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], u + j, 6);
+                }
+                for (int i = 0; i < 3; i++)
+                {
+                    Filter1D(u[6 * i], u[6 * i + 1], u[6 * i + 2], u[6 * i + 3], u[6 * i + 4], u[6 * i + 5], u + 6 * i, 1);
+                    for (int j = 0; j < 3; j++)
+                    {
+                        Avx.Store(outs + (3 * i + j) * 8, u[6 * i + j]);
+                    }
+                }
+                for (int l = 0; l < lanes; l++)
+                {
+                    float* w = dw + ((long)k * cCount + c0 + l) * 9;
+                    for (int rq = 0; rq < 9; rq++)
+                    {
+                        w[rq] += outs[rq * 8 + l];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>G^T (3 x 6) times (u0 .. u5), into o[i * step]; o may alias the inputs' source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Filter1D(
+        Vector256<float> u0, Vector256<float> u1, Vector256<float> u2, Vector256<float> u3, Vector256<float> u4,
+        Vector256<float> u5, Vector256<float>* o, int step)
+    {
+        var p = u1 + u2;
+        var q = u3 + u4;
+        var sixth = Vector256.Create(1f / 6);
+        o[0] = Fma.MultiplyAdd(Vector256.Create(0.25f), u0, Fma.MultiplyAdd(Vector256.Create(1f / 24), q, -(p * sixth)));
+        o[step] = Fma.MultiplyAdd(Vector256.Create(1f / 12), u3 - u4, (u2 - u1) * sixth);
+        o[2 * step] = Fma.MultiplyAdd(sixth, q - p, u5);
+    }
+
+    /// <summary>
+    /// The tiling of one convolution: 4x4 output tiles, row-major within an image, images one after another. A
+    /// tile's 6x6 input starts at (4 ty - pad, 4 tx - pad) and may hang over the plane's edge, where it reads zeros.
+    /// </summary>
+    private readonly record struct Geometry(int N, int C, int K, int H, int W, int Pad, int OutH, int OutW)
+    {
+        public Geometry(in Conv2dShape s)
+            : this(s.N, s.C, s.K, s.H, s.W, s.Pad, s.OutH, s.OutW)
+        {
+        }
+
+        public int TilesH => (OutH + 3) / 4;
+
+        public int TilesW => (OutW + 3) / 4;
+
+        public int Tiles => N * TilesH * TilesW;
+
+        public long InputPlane => (long)H * W;
+
+        /// <summary>Tile t's image and the top-left corner of its input, which may lie outside the plane.</summary>
+        public (int N, int Y, int X) Origin(int t)
+        {
+            int perImage = TilesH * TilesW;
+            int r = t % perImage;
+            return (t / perImage, 4 * (r / TilesW) - Pad, 4 * (r % TilesW) - Pad);
+        }
+    }
+
+    /// <summary>
+    /// Tiles per block and the block count. Where channels are few (C + K at most 256) a block's V and M fit
+    /// the 512 KiB L2 with all of U read from L3 once per block; with more channels, U (36 K C floats, 38 MB at
+    /// 512) must be reused over many tiles, so blocks grow to what the L3 holds, one or more per thread.
+    /// </summary>
+    private static (int Tiles, int Blocks) Blocks(in Geometry g, int nr)
+    {
+        int channels = g.C + g.K;
+        if (channels <= 256)
+        {
+            int tb = Math.Max(nr, (int)(L2Floats / (E * (long)channels)) / nr * nr);
+            return (tb, (g.Tiles + tb - 1) / tb);
+        }
+        int threads = Environment.ProcessorCount;
+        int most = (int)Math.Max(8, BlockFloats / (E * (long)channels));
+        for (int split = threads; ; split += threads)
+        {
+            int tb = (g.Tiles + split - 1) / split;
+            if (tb <= most || tb <= 8)
+            {
+                return (tb, (g.Tiles + tb - 1) / tb);
+            }
+        }
+    }
+
+    /// <summary>
+    /// u gets U[e] = (G g G^T)[e] for every (k, c) in the micro-kernel's packed A layout: per e, slivers of mr
+    /// output channels, each c-major with mr floats per c; rows past K are zero. Computed in float64.
+    /// </summary>
+    private static void TransformWeights(float* u, float* w, int kCount, int cCount, int mr)
+    {
+        int kSlivers = (kCount + mr - 1) / mr;
+        long perE = (long)kSlivers * mr * cCount;
+        new Span<float>(u, checked((int)(E * perE))).Clear();
+        Span<double> gt = stackalloc double[18];
+        Span<double> uu = stackalloc double[36];
+        for (int k = 0; k < kCount; k++)
+        {
+            for (int c = 0; c < cCount; c++)
+            {
+                float* g = w + ((long)k * cCount + c) * 9;
+                // G g: 6 x 3, then (G g) G^T: 6 x 6.
+                for (int q = 0; q < 3; q++)
+                {
+                    Kernel1D(g[q], g[3 + q], g[6 + q], gt, q, 3);
+                }
+                for (int i = 0; i < 6; i++)
+                {
+                    Kernel1D(gt[3 * i], gt[3 * i + 1], gt[3 * i + 2], uu, 6 * i, 1);
+                }
+                long at = (long)(k / mr) * mr * cCount + (long)c * mr + k % mr;
+                for (int e = 0; e < E; e++)
+                {
+                    u[e * perE + at] = (float)uu[e];
+                }
+            }
+        }
+    }
+
+    /// <summary>G (6 x 3) times one kernel column (g0, g1, g2), into o[at + i * step].</summary>
+    private static void Kernel1D(double g0, double g1, double g2, Span<double> o, int at, int step)
+    {
+        o[at] = g0 / 4;
+        o[at + step] = -(g0 + g1 + g2) / 6;
+        o[at + 2 * step] = -(g0 - g1 + g2) / 6;
+        o[at + 3 * step] = g0 / 24 + g1 / 12 + g2 / 6;
+        o[at + 4 * step] = g0 / 24 - g1 / 12 + g2 / 6;
+        o[at + 5 * step] = g2;
+    }
+
+    /// <summary>
+    /// v gets V[e] = (B^T d B)[e] of tiles t0 .. t0+count for every channel, in the micro-kernel's packed B
+    /// layout: per e, slivers of nr tiles, each c-major with nr floats per c. Eight tiles go through at once,
+    /// one per lane; lanes past count repeat the last tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInput(float* v, float* x, in Geometry g, int t0, int count, int nr)
+    {
+        int slivers = (count + nr - 1) / nr;
+        long perE = (long)slivers * nr * g.C;
+        var cells = stackalloc Vector256<float>[36];
+        var masks = stackalloc Vector256<float>[36];
+        for (int t = 0; t < count; t += 8)
+        {
+            bool inside = InputLanes(g, t0, t, count, masks, out var offsets);
+            float* dst = v + (long)(t / nr) * nr * g.C + t % nr;
+            for (int c = 0; c < g.C; c++)
+            {
+                InputTile(x + c * g.InputPlane, g.W, offsets, masks, inside, cells);
+                float* to = dst + (long)c * nr;
+                for (int e = 0; e < E; e++)
+                {
+                    Avx.Store(to + e * perE, cells[e]);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gather offsets (from a plane's start) of the 6x6 inputs of tiles t0+t .. t0+t+7, one per lane, lanes
+    /// past count repeating the last tile. Returns whether all of them lie inside the plane; if not, masks gets
+    /// each cell's lanes that do.
+    /// </summary>
+    private static bool InputLanes(in Geometry g, int t0, int t, int count, Vector256<float>* masks, out Vector256<int> offsets)
+    {
+        int* lanes = stackalloc int[8];
+        int* ys = stackalloc int[8];
+        int* xs = stackalloc int[8];
+        bool inside = true;
+        for (int l = 0; l < 8; l++)
+        {
+            var (n, oy, ox) = g.Origin(t0 + Math.Min(t + l, count - 1));
+            lanes[l] = (int)(n * g.C * g.InputPlane) + oy * g.W + ox;
+            ys[l] = oy;
+            xs[l] = ox;
+            inside &= oy >= 0 && ox >= 0 && oy + 6 <= g.H && ox + 6 <= g.W;
+        }
+        offsets = Avx.LoadVector256(lanes);
+        if (!inside)
+        {
+            Masks(Avx.LoadVector256(ys), Avx.LoadVector256(xs), 6, g.H, g.W, masks);
+        }
+        return inside;
+    }
+
+    /// <summary>masks[size * i + j]: the lanes whose cell (oy + i, ox + j) lies inside an h x w plane.</summary>
+    private static void Masks(Vector256<int> oy, Vector256<int> ox, int size, int h, int w, Vector256<float>* masks)
+    {
+        for (int i = 0; i < size; i++)
+        {
+            var row = InRange(Avx2.Add(oy, Vector256.Create(i)), h);
+            for (int j = 0; j < size; j++)
+            {
+                masks[size * i + j] = Avx.And(row, InRange(Avx2.Add(ox, Vector256.Create(j)), w));
+            }
+        }
+    }
+
+    /// <summary>All ones in the lanes where 0 &lt;= p &lt; size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> InRange(Vector256<int> p, int size)
+        => Avx2.AndNot(Avx2.CompareGreaterThan(Vector256<int>.Zero, p), Avx2.CompareGreaterThan(Vector256.Create(size), p)).AsSingle();
+
+    /// <summary>Cell (i, j) of eight tiles' inputs: a gather, masked where a tile hangs over the plane's edge.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Cell(float* plane, int ld, Vector256<int> offsets, Vector256<float>* masks, bool inside, int size, int i, int j)
+        => inside
+            ? Avx2.GatherVector256(plane + i * ld + j, offsets, 4)
+            : Avx2.GatherMaskVector256(Vector256<float>.Zero, plane + i * ld + j, offsets, masks[size * i + j], 4);
+
+    /// <summary>cells[6 i + j] = (B^T d B)[i, j] for eight tiles of one input plane: rows through B first, then columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTile(float* plane, int ld, Vector256<int> offsets, Vector256<float>* masks, bool inside, Vector256<float>* cells)
+    {
+        for (int i = 0; i < 6; i++)
+        {
+            Input1D(
+                Cell(plane, ld, offsets, masks, inside, 6, i, 0), Cell(plane, ld, offsets, masks, inside, 6, i, 1),
+                Cell(plane, ld, offsets, masks, inside, 6, i, 2), Cell(plane, ld, offsets, masks, inside, 6, i, 3),
+                Cell(plane, ld, offsets, masks, inside, 6, i, 4), Cell(plane, ld, offsets, masks, inside, 6, i, 5),
+                cells + 6 * i, 1);
+        }
+        for (int j = 0; j < 6; j++)
+        {
+            Input1D(cells[j], cells[6 + j], cells[12 + j], cells[18 + j], cells[24 + j], cells[30 + j], cells + j, 6);
+        }
+    }
+
+    /// <summary>B^T (6 x 6) times (d0 .. d5), into o[i * step]; o may alias the inputs' source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Input1D(
+        Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float> d4,
+        Vector256<float> d5, Vector256<float>* o, int step)
+    {
+        var four = Vector256.Create(4f);
+        var five = Vector256.Create(5f);
+        var t1 = Fma.MultiplyAddNegated(four, d2, d4);
+        var t2 = Fma.MultiplyAddNegated(four, d1, d3);
+        var t3 = d4 - d2;
+        var t4 = (d3 - d1) * 2f;
+        o[0] = Fma.MultiplyAdd(four, d0, Fma.MultiplyAddNegated(five, d2, d4));
+        o[step] = t1 + t2;
+        o[2 * step] = t1 - t2;
+        o[3 * step] = t3 + t4;
+        o[4 * step] = t3 - t4;
+        o[5 * step] = Fma.MultiplyAdd(four, d1, Fma.MultiplyAddNegated(five, d3, d5));
+    }
+
+    /// <summary>M[e] (K x cols, row-major) = U[e] V[e] for all 36 e, on the GEMM micro-kernel, C in KC steps.</summary>
+    private static void Multiply(float* m, float* u, float* v, in Geometry g, int cols, GemmTiling tiling)
+    {
+        int mr = tiling.MR;
+        int nr = tiling.NR;
+        int kSlivers = (g.K + mr - 1) / mr;
+        long uPerE = (long)kSlivers * mr * g.C;
+        long vPerE = (long)cols * g.C;
+        for (int e = 0; e < E; e++)
+        {
+            var c = new GemmMatrix(m + (long)e * g.K * cols, cols);
+            for (int pc = 0; pc < g.C; pc += GemmBlocking.KC)
+            {
+                int kc = Math.Min(GemmBlocking.KC, g.C - pc);
+                float beta = pc == 0 ? 0f : 1f;
+                for (int j = 0; j < cols; j += nr)
+                {
+                    float* b = v + e * vPerE + (long)j * g.C + (long)pc * nr;
+                    for (int i = 0; i < g.K; i += mr)
+                    {
+                        float* a = u + e * uPerE + (long)i * g.C + (long)pc * mr;
+                        GemmDriver.Tile(a, b, kc, c, i, j, Math.Min(mr, g.K - i), nr, 1f, beta, tiling);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>y's tiles t0 .. t0+count from M: A^T M A per (k, tile), eight tiles at once, cut at the plane's edge.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutput(float* y, float* m, in Geometry g, int t0, int count, int cols)
+    {
+        long perE = (long)g.K * cols;
+        long plane = (long)g.OutH * g.OutW;
+        var cells = stackalloc Vector256<float>[36];
+        var tl = stackalloc Vector256<float>[8];
+        long* bases = stackalloc long[8];
+        int* heights = stackalloc int[8];
+        int* widths = stackalloc int[8];
+        int perImage = g.TilesH * g.TilesW;
+        for (int t = 0; t < count; t += 8)
+        {
+            int lanes = Math.Min(8, count - t);
+            for (int l = 0; l < lanes; l++)
+            {
+                int tt = t0 + t + l;
+                int n = tt / perImage;
+                int r = tt % perImage;
+                int oy = 4 * (r / g.TilesW);
+                int ox = 4 * (r % g.TilesW);
+                bases[l] = (long)n * g.K * plane + (long)oy * g.OutW + ox;
+                heights[l] = Math.Min(4, g.OutH - oy);
+                widths[l] = Math.Min(4, g.OutW - ox);
+            }
+            for (int k = 0; k < g.K; k++)
+            {
+                float* src = m + (long)k * cols + t;
+                for (int j = 0; j < 6; j++)
+                {
+                    Output1D(
+                        Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (6 + j) * perE),
+                        Avx.LoadVector256(src + (12 + j) * perE), Avx.LoadVector256(src + (18 + j) * perE),
+                        Avx.LoadVector256(src + (24 + j) * perE), Avx.LoadVector256(src + (30 + j) * perE),
+                        cells + j, 6);
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    Output1D(cells[6 * i], cells[6 * i + 1], cells[6 * i + 2], cells[6 * i + 3], cells[6 * i + 4], cells[6 * i + 5], cells + 6 * i, 1);
+                }
+                // Lanes to tiles: rows 0-1 of every tile, then rows 2-3, each lane's 8 floats as two 4-float rows.
+                float* yk = y + k * plane;
+                for (int half = 0; half < 2; half++)
+                {
+                    var r = cells + 12 * half;
+                    Transpose8x8.Core(
+                        r[0], r[1], r[2], r[3], r[6], r[7], r[8], r[9],
+                        out tl[0], out tl[1], out tl[2], out tl[3], out tl[4], out tl[5], out tl[6], out tl[7]);
+                    for (int l = 0; l < lanes; l++)
+                    {
+                        float* dst = yk + bases[l] + 2L * half * g.OutW;
+                        int rowsLeft = heights[l] - 2 * half;
+                        if (widths[l] == 4 && rowsLeft >= 2)
+                        {
+                            Sse.Store(dst, tl[l].GetLower());
+                            Sse.Store(dst + g.OutW, tl[l].GetUpper());
+                            continue;
+                        }
+                        float* lane = (float*)(tl + l);
+                        for (int i = 0; i < Math.Min(2, rowsLeft); i++)
+                        {
+                            for (int j = 0; j < widths[l]; j++)
+                            {
+                                dst[(long)i * g.OutW + j] = lane[4 * i + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A^T (4 x 6) times (m0 .. m5), into o[i * step]; o may alias the inputs' source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Output1D(
+        Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4,
+        Vector256<float> m5, Vector256<float>* o, int step)
+    {
+        var a = m1 + m2;
+        var b = m1 - m2;
+        var c = m3 + m4;
+        var d = m3 - m4;
+        o[0] = m0 + a + c;
+        o[step] = Fma.MultiplyAdd(Vector256.Create(2f), d, b);
+        o[2 * step] = Fma.MultiplyAdd(Vector256.Create(4f), c, a);
+        o[3 * step] = Fma.MultiplyAdd(Vector256.Create(8f), d, b) + m5;
+    }
+}
