@@ -223,13 +223,15 @@ public sealed partial class CpuKernels
     };
 
     /// <summary>
-    /// Where Winograd measured faster (cb and step benches, 2-core EPYC, docs/BENCHMARKS.md, "Winograd"): with 64
-    /// channels or more on both sides it beat both other paths on every ResNet-18 CIFAR 3x3 stride-1 layer, 32x32 to
-    /// 4x4, in all three passes. With fewer, the micro-kernel's reduction (C, or K for backward data) is too short
-    /// to pay for the transforms: the stems (1 and 3 channels) ran at a third of the other paths' speed, and at
-    /// 16-32 channels it was no faster than the direct path.
+    /// Where Winograd measured faster (step benches on the 2-core EPYC, docs/BENCHMARKS.md, "Winograd"): with 64
+    /// channels or more on both sides and planes of at least one whole 4x4 tile. It beat both other paths on every
+    /// ResNet-18 CIFAR 3x3 stride-1 layer (32x32 to 4x4, 64 to 512 channels) in all three passes, and on the
+    /// Fashion-MNIST encoder's 7x7 and 4x4 layers. With fewer channels the micro-kernel's reduction (C, or K for
+    /// backward data) is too short to pay for the transforms (the 1- and 3-channel stems ran at a third of the other
+    /// paths' speed, 16-32 channels no faster than the direct path), and a 2x2 plane computes a 4x4 tile for 4 of its
+    /// 16 outputs (256 channels at 2x2: 56-62 GFLOP/s against the direct path's 66-85).
     /// </summary>
-    private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64;
+    private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4;
 
     private bool UseDirect(in Conv2dShape s, bool supported, bool weightGradient = false) => supported && Convolution switch
     {

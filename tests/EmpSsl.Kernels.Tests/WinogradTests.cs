@@ -112,7 +112,7 @@ public sealed unsafe class WinogradTests
     }
 
     [Fact]
-    public void AutoTakesThreeByThreeStrideOneWithManyChannels()
+    public void AutoTakesThreeByThreeStrideOneWithManyChannelsAndWholeTiles()
     {
         using var kernels = new CpuKernels();
         Assert.True(kernels.RoutesToWinograd(new Conv2dShape(8, 64, 32, 32, 64, 3, 1, 1)));
@@ -120,6 +120,8 @@ public sealed unsafe class WinogradTests
         Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 64, 32, 32, 128, 1, 1, 0)));
         Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 4, 9, 11, 6, 5, 1, 2)));
         Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 3, 32, 32, 64, 3, 1, 1)));
+        Assert.True(kernels.RoutesToWinograd(new Conv2dShape(8, 512, 4, 4, 512, 3, 1, 1)));
+        Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 256, 2, 2, 256, 3, 1, 1)));
         kernels.Convolution = ConvolutionPath.Winograd;
         Assert.True(kernels.RoutesToWinograd(new Conv2dShape(8, 3, 32, 32, 64, 3, 1, 1)));
         kernels.Convolution = ConvolutionPath.ImplicitGemm;
