@@ -47,6 +47,13 @@ public sealed record TrainConfig
     /// <summary>Convolutions on CUDA's tensor cores in TF32, as PyTorch does by default (off: fp32 everywhere).</summary>
     public bool Tf32 { get; init; }
 
+    /// <summary>
+    /// The cpu device's KxK convolution path: auto (Winograd F(4x4, 3x3) on 3x3 stride-1 layers with 64 or more
+    /// channels and planes of 4x4 or more, where it measured faster; about 3e-6 relative error), or one pinned:
+    /// gemm, direct or winograd. Other devices take only auto.
+    /// </summary>
+    public string CpuConv { get; init; } = "auto";
+
     /// <summary>Stop after this many steps (0: all epochs); the schedule still spans the epochs.</summary>
     public int MaxSteps { get; init; }
 

@@ -21,6 +21,7 @@ internal sealed class Overrides
     public readonly Option<int?> Batch = new("--batch", "-b") { Description = "images per step (b)" };
     public readonly Option<int?> ChunkViews = new("--chunk-views") { Description = "two-pass step holding activations for this many views at a time (0: one pass); BN statistics become per chunk" };
     public readonly Option<bool?> Tf32 = new("--tf32") { Description = "CUDA only: convolutions on the tensor cores in TF32 (about 1e-3 relative error), as PyTorch does by default" };
+    public readonly Option<string?> CpuConv = new("--cpu-conv") { Description = "cpu only: auto (Winograd on 3x3 stride-1 layers where faster), gemm, direct or winograd" };
     public readonly Option<int?> Epochs = new("--epochs") { Description = "passes over the training set" };
     public readonly Option<int?> MaxSteps = new("--max-steps") { Description = "stop after this many steps (0: all)" };
     public readonly Option<float?> Lr = new("--lr") { Description = "base learning rate (cosine to 0 by step)" };
@@ -43,7 +44,7 @@ internal sealed class Overrides
 
     public IEnumerable<Option> All =>
     [
-        Preset, Dataset, DataDir, ImageSize, Arch, Width, Stem, CropScale, CropSize, Patches, Batch, ChunkViews, Tf32, Epochs, MaxSteps, Lr,
+        Preset, Dataset, DataDir, ImageSize, Arch, Width, Stem, CropScale, CropSize, Patches, Batch, ChunkViews, Tf32, CpuConv, Epochs, MaxSteps, Lr,
         Warmup, Momentum, WeightDecay, Eta, Lambda, Eps, Projector, Hidden, ProjectorOut, Seed, SaveEvery, EvalCrops,
         EvalFeature, ProbeEpochs, KnnK, KnnT,
     ];
@@ -66,6 +67,7 @@ internal sealed class Overrides
             Batch = r.GetValue(Batch) ?? c.Batch,
             ChunkViews = r.GetValue(ChunkViews) ?? c.ChunkViews,
             Tf32 = r.GetValue(Tf32) ?? c.Tf32,
+            CpuConv = r.GetValue(CpuConv) ?? c.CpuConv,
             Epochs = r.GetValue(Epochs) ?? c.Epochs,
             MaxSteps = r.GetValue(MaxSteps) ?? c.MaxSteps,
             Lr = r.GetValue(Lr) ?? c.Lr,

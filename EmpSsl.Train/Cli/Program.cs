@@ -112,7 +112,8 @@ int Train(ParseResult r, string? resumeDir, bool skipEval)
     return 0;
 }
 
-// --tf32 switches the ILGPU convolutions to the tensor cores; other devices say why they cannot.
+// --tf32 switches the ILGPU convolutions to the tensor cores, --cpu-conv pins the cpu backend's convolution path;
+// other devices say why they cannot.
 static IKernels OpenDevice(string? name, TrainConfig config)
 {
     var k = Devices.Open(name);
@@ -123,6 +124,22 @@ static IKernels OpenDevice(string? name, TrainConfig config)
             (k as EmpSsl.Kernels.Ilgpu.IlgpuKernels ?? throw new NotSupportedException($"--tf32 needs a CUDA GPU with tensor cores; the '{k.Name}' device has none"))
                 .Tf32Convolutions = true;
         }
+        var path = config.CpuConv switch
+        {
+            "auto" => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
+            "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm,
+            "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
+            "winograd" => EmpSsl.Kernels.Cpu.ConvolutionPath.Winograd,
+            _ => throw new ArgumentException($"--cpu-conv '{config.CpuConv}': expected auto, gemm, direct or winograd"),
+        };
+        if (k is EmpSsl.Kernels.Cpu.CpuKernels cpu)
+        {
+            cpu.Convolution = path;
+        }
+        else if (path != EmpSsl.Kernels.Cpu.ConvolutionPath.Auto)
+        {
+            throw new NotSupportedException($"--cpu-conv {config.CpuConv} applies to the cpu device only, not '{k.Name}'");
+        }
         return k;
     }
     catch
@@ -132,9 +149,9 @@ static IKernels OpenDevice(string? name, TrainConfig config)
     }
 }
 
-// A checkpoint's configuration with this command line's options on top. One trained with --tf32 is read in fp32
-// unless --tf32 is given again, so any machine can evaluate it.
-TrainConfig CheckpointConfig(ParseResult r, string ckpt) => o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false });
+// A checkpoint's configuration with this command line's options on top. One trained with --tf32 or --cpu-conv is
+// read with the device's defaults unless the option is given again, so any machine can evaluate it.
+TrainConfig CheckpointConfig(ParseResult r, string ckpt) => o.Apply(r, Checkpoint.Peek(ckpt).Config with { Tf32 = false, CpuConv = "auto" });
 
 int Evaluate(ParseResult r)
 {

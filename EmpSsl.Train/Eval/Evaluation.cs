@@ -61,6 +61,7 @@ public static class Evaluation
             Dataset = train.Name,
             Device = k.Name,
             ConvMath = c.Tf32 ? "tf32" : "fp32",
+            CpuConv = c.CpuConv,
             Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
         };
     }
