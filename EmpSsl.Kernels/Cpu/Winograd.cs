@@ -96,13 +96,13 @@ internal static unsafe class Winograd
         void Part(int p)
         {
             float* du = (float*)((nint*)sp)[p];
-            new Span<float>(du, checked((int)(E * perE))).Clear();
             int first = (int)((long)g.Tiles * p / parts);
             int last = (int)((long)g.Tiles * (p + 1) / parts);
             for (int t0 = first; t0 < last; t0 += tb)
             {
                 int count = Math.Min(tb, last - t0);
-                WeightGradientBlock(du, (float*)dyp, (float*)xp, g, t0, count, tb, tiling);
+                // The part's first block writes its accumulator whole (beta 0), so it need not be cleared.
+                WeightGradientBlock(du, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
             }
         }
         if (parts == 1)
@@ -117,11 +117,11 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// du[e] (K x C) += sum over tiles t0 .. t0+count of dM[e] V[e]^T: the tiles are the GEMM's reduction, so both
+    /// du[e] (K x C) = beta du[e] + sum over tiles t0 .. t0+count of dM[e] V[e]^T: the tiles are the GEMM's reduction, so both
     /// transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as the packed B, nr
     /// input channels per tile) and only real tiles are written, so nothing past count is summed.
     /// </summary>
-    private static void WeightGradientBlock(float* du, float* dy, float* x, in Geometry g, int t0, int count, int tb, GemmTiling tiling)
+    private static void WeightGradientBlock(float* du, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
     {
         int mr = tiling.MR;
         int nr = tiling.NR;
@@ -140,7 +140,7 @@ internal static unsafe class Winograd
                 for (int i = 0; i < kSlivers; i++)
                 {
                     float* a = m + ((long)e * kSlivers + i) * SliverA(tb, mr);
-                    GemmDriver.Tile(a, b, count, c, i * mr, j * nr, Math.Min(mr, g.K - i * mr), Math.Min(nr, g.C - j * nr), 1f, 1f, tiling);
+                    GemmDriver.Tile(a, b, count, c, i * mr, j * nr, Math.Min(mr, g.K - i * mr), Math.Min(nr, g.C - j * nr), 1f, beta, tiling);
                 }
             }
         }
@@ -303,44 +303,58 @@ internal static unsafe class Winograd
     /// <summary>dw[k, c] += G^T dU[k, c] G, with dU the sum of the parts' accumulators; eight channels at once.</summary>
     private static void AccumulateWeights(float* dw, nint* sums, int parts, int kCount, int cCount)
     {
+        nint dwp = (nint)dw, sp = (nint)sums;
+        if ((long)kCount * cCount < 4096)
+        {
+            for (int k = 0; k < kCount; k++)
+            {
+                AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k);
+            }
+        }
+        else
+        {
+            Parallel.For(0, kCount, k => AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k));
+        }
+    }
+
+    /// <summary>Row k of <see cref="AccumulateWeights"/>.</summary>
+    private static void AccumulateRow(float* dw, nint* sums, int parts, int kCount, int cCount, int k)
+    {
         long perE = (long)kCount * cCount;
         var u = stackalloc Vector256<float>[36];
         float* outs = stackalloc float[9 * 8];
-        for (int k = 0; k < kCount; k++)
+        for (int c0 = 0; c0 < cCount; c0 += 8)
         {
-            for (int c0 = 0; c0 < cCount; c0 += 8)
+            int lanes = Math.Min(8, cCount - c0);
+            for (int e = 0; e < E; e++)
             {
-                int lanes = Math.Min(8, cCount - c0);
-                for (int e = 0; e < E; e++)
+                var sum = Vector256<float>.Zero;
+                for (int p = 0; p < parts; p++)
                 {
-                    var sum = Vector256<float>.Zero;
-                    for (int p = 0; p < parts; p++)
-                    {
-                        float* at = (float*)sums[p] + e * perE + (long)k * cCount + c0;
-                        sum += lanes == 8 ? Avx.LoadVector256(at) : SimdDriver.LoadTail(at, lanes);
-                    }
-                    u[e] = sum;
+                    float* at = (float*)sums[p] + e * perE + (long)k * cCount + c0;
+                    sum += lanes == 8 ? Avx.LoadVector256(at) : SimdDriver.LoadTail(at, lanes);
                 }
-                // G^T u G: columns through G^T first (6 rows of 3), then rows.
-                for (int j = 0; j < 6; j++)
+                u[e] = sum;
+            }
+            // G^T u G: columns through G^T first (6 rows of 3), then rows.
+            for (int j = 0; j < 6; j++)
+            {
+                Filter1D(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], u + j, 6);
+            }
+            for (int i = 0; i < 3; i++)
+            {
+                Filter1D(u[6 * i], u[6 * i + 1], u[6 * i + 2], u[6 * i + 3], u[6 * i + 4], u[6 * i + 5], u + 6 * i, 1);
+                for (int j = 0; j < 3; j++)
                 {
-                    Filter1D(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], u + j, 6);
+                    Avx.Store(outs + (3 * i + j) * 8, u[6 * i + j]);
                 }
-                for (int i = 0; i < 3; i++)
+            }
+            for (int l = 0; l < lanes; l++)
+            {
+                float* w = dw + ((long)k * cCount + c0 + l) * 9;
+                for (int rq = 0; rq < 9; rq++)
                 {
-                    Filter1D(u[6 * i], u[6 * i + 1], u[6 * i + 2], u[6 * i + 3], u[6 * i + 4], u[6 * i + 5], u + 6 * i, 1);
-                    for (int j = 0; j < 3; j++)
-                    {
-                        Avx.Store(outs + (3 * i + j) * 8, u[6 * i + j]);
-                    }
-                }
-                for (int l = 0; l < lanes; l++)
-                {
-                    float* w = dw + ((long)k * cCount + c0 + l) * 9;
-                    for (int rq = 0; rq < 9; rq++)
-                    {
-                        w[rq] += outs[rq * 8 + l];
-                    }
+                    w[rq] += outs[rq * 8 + l];
                 }
             }
         }
@@ -415,47 +429,82 @@ internal static unsafe class Winograd
 
     /// <summary>
     /// u gets U[e] = (G g G^T)[e] for every (k, c) in the micro-kernel's packed A layout: per e, slivers of mr
-    /// output channels, each c-major with mr floats per c; rows past K are zero. Computed in float64.
+    /// output channels, each c-major with mr floats per c; rows past K are zero. Eight channels at once, in parallel
+    /// over k: at 512 x 512 channels a scalar float64 version took 58 ms, as long as the GEMMs it feeds.
     /// </summary>
     private static void TransformWeights(float* u, float* w, int kCount, int cCount, int mr)
     {
         int kSlivers = (kCount + mr - 1) / mr;
         long perE = (long)kSlivers * mr * cCount;
-        new Span<float>(u, checked((int)(E * perE))).Clear();
-        Span<double> gt = stackalloc double[18];
-        Span<double> uu = stackalloc double[36];
-        for (int k = 0; k < kCount; k++)
+        for (int k = kCount; k < kSlivers * mr; k++)
         {
-            for (int c = 0; c < cCount; c++)
+            for (int e = 0; e < E; e++)
             {
-                float* g = w + ((long)k * cCount + c) * 9;
-                // G g: 6 x 3, then (G g) G^T: 6 x 6.
-                for (int q = 0; q < 3; q++)
+                for (int c = 0; c < cCount; c++)
                 {
-                    Kernel1D(g[q], g[3 + q], g[6 + q], gt, q, 3);
-                }
-                for (int i = 0; i < 6; i++)
-                {
-                    Kernel1D(gt[3 * i], gt[3 * i + 1], gt[3 * i + 2], uu, 6 * i, 1);
-                }
-                long at = (long)(k / mr) * mr * cCount + (long)c * mr + k % mr;
-                for (int e = 0; e < E; e++)
-                {
-                    u[e * perE + at] = (float)uu[e];
+                    u[e * perE + (long)(k / mr) * mr * cCount + (long)c * mr + k % mr] = 0f;
                 }
             }
         }
+        nint up = (nint)u, wp = (nint)w;
+        void Row(int k)
+        {
+            var cells = stackalloc Vector256<float>[36];
+            float* lanes = stackalloc float[8];
+            var taps = Vector256.Create(0, 9, 18, 27, 36, 45, 54, 63);
+            for (int c0 = 0; c0 < cCount; c0 += 8)
+            {
+                int count = Math.Min(8, cCount - c0);
+                float* g = (float*)wp + ((long)k * cCount + c0) * 9;
+                // Channels past C repeat the last one; their results are not stored.
+                var at = count == 8 ? taps : Avx2.Min(taps, Vector256.Create(9 * (count - 1)));
+                // G g: 6 x 3 from the kernel's columns, then (G g) G^T: 6 x 6 from its rows.
+                for (int q = 0; q < 3; q++)
+                {
+                    Kernel1D(Avx2.GatherVector256(g + q, at, 4), Avx2.GatherVector256(g + 3 + q, at, 4), Avx2.GatherVector256(g + 6 + q, at, 4), cells + q, 6);
+                }
+                for (int i = 0; i < 6; i++)
+                {
+                    Kernel1D(cells[6 * i], cells[6 * i + 1], cells[6 * i + 2], cells + 6 * i, 1);
+                }
+                float* dst = (float*)up + (long)(k / mr) * mr * cCount + (long)c0 * mr + k % mr;
+                for (int e = 0; e < E; e++)
+                {
+                    Avx.Store(lanes, cells[e]);
+                    float* to = dst + e * perE;
+                    for (int l = 0; l < count; l++)
+                    {
+                        to[l * mr] = lanes[l];
+                    }
+                }
+            }
+        }
+        if ((long)kCount * cCount < 4096)
+        {
+            for (int k = 0; k < kCount; k++)
+            {
+                Row(k);
+            }
+        }
+        else
+        {
+            Parallel.For(0, kCount, Row);
+        }
     }
 
-    /// <summary>G (6 x 3) times one kernel column (g0, g1, g2), into o[at + i * step].</summary>
-    private static void Kernel1D(double g0, double g1, double g2, Span<double> o, int at, int step)
+    /// <summary>G (6 x 3) times (g0, g1, g2), into o[i * step]; o may alias the inputs' source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel1D(Vector256<float> g0, Vector256<float> g1, Vector256<float> g2, Vector256<float>* o, int step)
     {
-        o[at] = g0 / 4;
-        o[at + step] = -(g0 + g1 + g2) / 6;
-        o[at + 2 * step] = -(g0 - g1 + g2) / 6;
-        o[at + 3 * step] = g0 / 24 + g1 / 12 + g2 / 6;
-        o[at + 4 * step] = g0 / 24 - g1 / 12 + g2 / 6;
-        o[at + 5 * step] = g2;
+        var p = g0 + g2;
+        var q = Fma.MultiplyAdd(g0, Vector256.Create(1f / 24), g2 * (1f / 6));
+        var r = g1 * (1f / 12);
+        o[0] = g0 * 0.25f;
+        o[step] = (p + g1) * (-1f / 6);
+        o[2 * step] = (p - g1) * (-1f / 6);
+        o[3 * step] = q + r;
+        o[4 * step] = q - r;
+        o[5 * step] = g2;
     }
 
     /// <summary>
@@ -614,12 +663,14 @@ internal static unsafe class Winograd
             {
                 int kc = Math.Min(GemmBlocking.KC, g.C - pc);
                 float beta = pc == 0 ? 0f : 1f;
-                for (int j = 0; j < cols; j += nr)
+                // U[e] is up to 1 MiB (512 channels), V[e] of a block at most a few hundred KiB: each U sliver is
+                // read once and stays in L1 while the block's V slivers stream from L2 past it.
+                for (int i = 0; i < g.K; i += mr)
                 {
-                    float* b = v + e * vPerE + (long)j * g.C + (long)pc * nr;
-                    for (int i = 0; i < g.K; i += mr)
+                    float* a = u + e * uPerE + (long)i * g.C + (long)pc * mr;
+                    for (int j = 0; j < cols; j += nr)
                     {
-                        float* a = u + e * uPerE + (long)i * g.C + (long)pc * mr;
+                        float* b = v + e * vPerE + (long)j * g.C + (long)pc * nr;
                         GemmDriver.Tile(a, b, kc, c, i, j, Math.Min(mr, g.K - i), nr, 1f, beta, tiling);
                     }
                 }
