@@ -34,11 +34,13 @@ internal static unsafe class Winograd
     [ThreadStatic]
     private static float[]?[]? s_gradients;
 
+    // Each part's V and M (or dM), held by the calling thread: a part keeps the same arrays from call to call
+    // whichever pool thread runs it; held per pool thread, every new pool thread grew its own.
     [ThreadStatic]
-    private static float[]? s_v;
+    private static float[]?[]? s_v;
 
     [ThreadStatic]
-    private static float[]? s_m;
+    private static float[]?[]? s_m;
 
     public static bool Supports(in Conv2dShape s)
         => s.R == 3 && s.Stride == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
@@ -53,25 +55,55 @@ internal static unsafe class Winograd
         float* u = Scratch.Floats(ref s_weights, (long)E * kSlivers * mr * s.C);
         TransformWeights(u, w, s.K, s.C, mr);
         var (tb, blocks) = Blocks(g, tiling.NR);
-        nint yp = (nint)y, xp = (nint)x, up = (nint)u;
-        void Block(int b)
+        int parts = Math.Min(Environment.ProcessorCount, blocks);
+        int most = (tb + tiling.NR - 1) / tiling.NR * tiling.NR;
+        var work = stackalloc nint[2 * parts];
+        PartBuffers(parts, (long)E * g.C * most, (long)E * g.K * most, work);
+        nint yp = (nint)y, xp = (nint)x, up = (nint)u, wp = (nint)work;
+        void Part(int p)
         {
-            int t0 = b * tb;
-            int count = Math.Min(tb, g.Tiles - t0);
-            int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
-            float* v = Scratch.Floats(ref s_v, (long)E * g.C * cols);
-            float* m = Scratch.Floats(ref s_m, (long)E * g.K * cols);
-            TransformInput(v, (float*)xp, g, t0, count, tiling.NR);
-            Multiply(m, (float*)up, v, g, cols, tiling);
-            TransformOutput((float*)yp, m, g, t0, count, cols);
+            float* v = (float*)((nint*)wp)[2 * p];
+            float* m = (float*)((nint*)wp)[2 * p + 1];
+            for (int b = p; b < blocks; b += parts)
+            {
+                int t0 = b * tb;
+                int count = Math.Min(tb, g.Tiles - t0);
+                int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
+                TransformInput(v, (float*)xp, g, t0, count, tiling.NR);
+                Multiply(m, (float*)up, v, g, cols, tiling);
+                TransformOutput((float*)yp, m, g, t0, count, cols);
+            }
         }
-        if (blocks == 1)
+        Run(parts, Part);
+    }
+
+    /// <summary>work[2 p] and work[2 p + 1]: part p's V and M arrays, of at least vFloats and mFloats.</summary>
+    private static void PartBuffers(int parts, long vFloats, long mFloats, nint* work)
+    {
+        s_v ??= [];
+        s_m ??= [];
+        if (s_v.Length < parts)
         {
-            Block(0);
+            Array.Resize(ref s_v, parts);
+            Array.Resize(ref s_m, parts);
+        }
+        for (int p = 0; p < parts; p++)
+        {
+            work[2 * p] = (nint)Scratch.Floats(ref s_v[p], vFloats);
+            work[2 * p + 1] = (nint)Scratch.Floats(ref s_m![p], mFloats);
+        }
+    }
+
+    /// <summary>The parts on the pool, or inline when there is one.</summary>
+    private static void Run(int parts, Action<int> part)
+    {
+        if (parts == 1)
+        {
+            part(0);
         }
         else
         {
-            Parallel.For(0, blocks, Block);
+            Parallel.For(0, parts, part);
         }
     }
 
@@ -92,27 +124,28 @@ internal static unsafe class Winograd
             sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E * perE);
         }
         int tb = (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
-        nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums;
+        var work = stackalloc nint[2 * parts];
+        PartBuffers(
+            parts,
+            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
+            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
+            work);
+        nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work;
         void Part(int p)
         {
             float* du = (float*)((nint*)sp)[p];
+            float* v = (float*)((nint*)wp)[2 * p];
+            float* m = (float*)((nint*)wp)[2 * p + 1];
             int first = (int)((long)g.Tiles * p / parts);
             int last = (int)((long)g.Tiles * (p + 1) / parts);
             for (int t0 = first; t0 < last; t0 += tb)
             {
                 int count = Math.Min(tb, last - t0);
                 // The part's first block writes its accumulator whole (beta 0), so it need not be cleared.
-                WeightGradientBlock(du, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
+                WeightGradientBlock(du, v, m, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
             }
         }
-        if (parts == 1)
-        {
-            Part(0);
-        }
-        else
-        {
-            Parallel.For(0, parts, Part);
-        }
+        Run(parts, Part);
         AccumulateWeights(dw, sums, parts, g.K, g.C);
     }
 
@@ -121,14 +154,12 @@ internal static unsafe class Winograd
     /// transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as the packed B, nr
     /// input channels per tile) and only real tiles are written, so nothing past count is summed.
     /// </summary>
-    private static void WeightGradientBlock(float* du, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
+    private static void WeightGradientBlock(float* du, float* v, float* m, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
     {
         int mr = tiling.MR;
         int nr = tiling.NR;
         int kSlivers = (g.K + mr - 1) / mr;
         int cSlivers = (g.C + nr - 1) / nr;
-        float* v = Scratch.Floats(ref s_v, (long)E * cSlivers * tb * nr);
-        float* m = Scratch.Floats(ref s_m, (long)E * kSlivers * SliverA(tb, mr));
         TransformInputByTile(v, x, g, t0, count, tb, nr);
         TransformOutputGradient(m, dy, g, t0, count, tb, mr);
         for (int e = 0; e < E; e++)
