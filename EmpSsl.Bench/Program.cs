@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct] [--tf32]: every kernel case, validated then timed, in
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32]: every kernel case, validated then timed, in
 // well under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
 // convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
@@ -39,7 +39,7 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct] [--tf32] [--prefetch auto|always|never]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never]");
                 return 2;
         }
     }
@@ -153,7 +153,7 @@ if (args.Length > 0 && args[0] == "step")
             case "--conv" when v is "auto" or "gemm" or "direct" or "winograd": stepConv = ConvPath(v); break;
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct --prefetch auto|always|never");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never");
                 return 2;
         }
     }

@@ -10,12 +10,13 @@ namespace EmpSsl.Kernels.Cpu;
 /// with d the 6x6 input tile and g the 3x3 kernel, so a tile costs 36 multiply-adds per (k, c) pair instead of
 /// 144: the 36 elementwise products summed over c are 36 GEMMs, U[e] (K x C) . V[e] (C x tiles), which run on the
 /// GEMM's micro-kernel. The transforms write straight into the micro-kernel's packed layouts, so nothing is packed
-/// twice; tiles go in blocks sized so that a block's V and M stay in the last-level cache.
+/// twice; tiles go in blocks whose V and M stay in L2 where channels are few, in L3 where they are many.
 ///   forward          y = A^T M A,  M[e] = U[e] V[e]
 ///   backward data    the forward of dy with w's kernels swapped and flipped (see CpuKernels.BackwardDataAsForward)
 ///   backward weight  dw += G^T dU G,  dU[e] = sum over tiles of (A dy A^T)[e] V[e]^T
-/// fp32 rounding: the transforms scale by at most 8 x 8 and G's 1/24, so the error stays near the GEMM's (checked
-/// by the conformance suite against float64 at Tol.Gemm).
+/// fp32 rounding: the sums over channels happen in the transformed domain, and the output transform (coefficients up
+/// to 8 x 8) amplifies their rounding: about 3e-6 of the outputs' rms, 7-12x the plain GEMM's error (measured in
+/// docs/BENCHMARKS.md, "Winograd"), held to Tol.Winograd by the tests.
 /// </summary>
 internal static unsafe class Winograd
 {
@@ -150,9 +151,9 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// du[e] (K x C) = beta du[e] + sum over tiles t0 .. t0+count of dM[e] V[e]^T: the tiles are the GEMM's reduction, so both
-    /// transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as the packed B, nr
-    /// input channels per tile) and only real tiles are written, so nothing past count is summed.
+    /// du[e] (K x C) = beta du[e] + the sum over tiles t0 .. t0+count of dM[e] V[e]^T. The tiles are the GEMM's
+    /// reduction, so both transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as
+    /// the packed B, nr input channels per tile), and only real tiles are written, so nothing past count is summed.
     /// </summary>
     private static void WeightGradientBlock(float* du, float* v, float* m, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
     {

@@ -9,7 +9,8 @@ namespace EmpSsl.Kernels.Tests;
 /// Convolution forward, backward-data and backward-weight against the spec, on odd spatial sizes (7x5), channel
 /// counts that are not multiples of 16, batch 1, both strides, both paddings, and the 7x7/2 ImageNet stem.
 /// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>); CUDA also runs
-/// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound.
+/// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound. The cpu
+/// backend runs them as it chooses and with Winograd pinned; its Winograd shapes are held to Tol.Winograd.
 /// </summary>
 public abstract class Conv2dConformance(
     string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false, ConvolutionPath cpuPath = ConvolutionPath.Auto)

@@ -54,8 +54,8 @@ public static class Tol
     /// A float32 model of the algorithm (each stage rounded in turn) puts almost all of the error in that summation,
     /// and measured against float64 the error is 7x-12x the implicit GEMM's in rms and about 3e-6 of the outputs'
     /// rms at 64-512 channels and 8192 pixels (docs/BENCHMARKS.md, "Winograd"). So the bound is relative to the
-    /// outputs' rms, as the 1e-4 reads for a whole tensor: atol 1e-4 rms(expected), 30x the rms error and 3x
-    /// the worst element seen; rtol 1e-4 as for GEMM. A lost channel, tap or tile errs by O(rms).
+    /// outputs' rms, as the 1e-4 reads for a whole tensor: atol 1e-4 rms(expected), at least 30x the rms
+    /// error and 3x the worst element measured; rtol 1e-4 as for GEMM. A lost channel, tap or tile errs by O(rms).
     /// </summary>
     public static Tolerance Winograd(ReadOnlySpan<double> expected)
     {
