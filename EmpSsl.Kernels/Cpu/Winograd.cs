@@ -67,7 +67,8 @@ internal static unsafe class Winograd
         {
             float* v = (float*)((nint*)wp)[2 * p];
             float* m = (float*)((nint*)wp)[2 * p + 1];
-            // Blocks are taken in turn as parts finish, so a core the host slows down does fewer of them.
+            // Blocks are taken in turn as parts finish, so a core the host slows down does fewer of them; each block's
+            // outputs are computed the same way whichever part takes it, so the result does not depend on the order.
             for (int b = Interlocked.Increment(ref next); b < blocks; b = Interlocked.Increment(ref next))
             {
                 int t0 = b * tb;
@@ -134,38 +135,25 @@ internal static unsafe class Winograd
             (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
             (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
             work);
-        int blocks = (g.Tiles + tb - 1) / tb;
-        parts = Math.Min(parts, blocks);
         nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work;
-        int next = -1;
-        var wrote = stackalloc int[parts];
-        nint wrotep = (nint)wrote;
         void Part(int p)
         {
             float* du = (float*)((nint*)sp)[p];
             float* v = (float*)((nint*)wp)[2 * p];
             float* m = (float*)((nint*)wp)[2 * p + 1];
-            // Blocks are taken in turn as parts finish. A part's first block writes its accumulator whole (beta 0),
-            // so it need not be cleared; a part that got no block (the others took them all) is left out below.
-            float beta = 0f;
-            for (int b = Interlocked.Increment(ref next); b < blocks; b = Interlocked.Increment(ref next))
+            // A fixed share of the tiles per part, unlike the forward's blocks taken in turn: which tiles a part
+            // sums decides the rounding, and the gradient must come out the same, bit for bit, on every run.
+            int first = (int)((long)g.Tiles * p / parts);
+            int last = (int)((long)g.Tiles * (p + 1) / parts);
+            for (int t0 = first; t0 < last; t0 += tb)
             {
-                int t0 = b * tb;
-                WeightGradientBlock(du, v, m, (float*)dyp, (float*)xp, g, t0, Math.Min(tb, g.Tiles - t0), tb, beta, tiling);
-                beta = 1f;
+                int count = Math.Min(tb, last - t0);
+                // The part's first block writes its accumulator whole (beta 0), so it need not be cleared.
+                WeightGradientBlock(du, v, m, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
             }
-            ((int*)wrotep)[p] = beta == 1f ? 1 : 0;
         }
         Run(parts, Part);
-        int used = 0;
-        for (int p = 0; p < parts; p++)
-        {
-            if (wrote[p] != 0)
-            {
-                sums[used++] = sums[p];
-            }
-        }
-        AccumulateWeights(dw, sums, used, g.K, g.C);
+        AccumulateWeights(dw, sums, parts, g.K, g.C);
     }
 
     /// <summary>

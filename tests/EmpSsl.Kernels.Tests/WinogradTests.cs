@@ -111,6 +111,22 @@ public sealed unsafe class WinogradTests
         Check(want, got, $"Winograd backward weight {s} wide {wide}");
     }
 
+    /// <summary>Training repeats bit for bit only if the weight gradient sums its tiles in the same order every time.</summary>
+    [Fact]
+    public void WeightGradientIsTheSameBitForBitOnEveryRun()
+    {
+        var s = new Conv2dShape(4, 4, 64, 64, 5, 3, 1, 1);
+        var rng = new Random(7);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] first = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native));
+        for (int run = 0; run < 8; run++)
+        {
+            float[] again = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native));
+            Assert.Equal(first, again);
+        }
+    }
+
     [Fact]
     public void AutoTakesThreeByThreeStrideOneWithManyChannelsAndWholeTiles()
     {
