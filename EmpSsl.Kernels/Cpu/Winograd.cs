@@ -44,9 +44,10 @@ internal static unsafe class Winograd
     [ThreadStatic]
     private static float[]?[]? s_m;
 
+    /// <summary>3x3 stride 1 on AVX2 + FMA, with x and y small enough for the gathers' 32-bit offsets.</summary>
     public static bool Supports(in Conv2dShape s)
         => s.R == 3 && s.Stride == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
-            && (long)s.N * s.C * s.H * s.W < int.MaxValue;
+            && (long)s.N * s.C * s.H * s.W < int.MaxValue && (long)s.N * s.K * s.OutH * s.OutW < int.MaxValue;
 
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
