@@ -34,8 +34,8 @@ if (args.Length > 0 && args[0] == "quick")
                 device = value;
                 i++;
                 break;
-            case "--conv" when value is "auto" or "gemm" or "direct" or "winograd":
-                conv = ConvPath(value);
+            case "--conv" when EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(value, out var path):
+                conv = path;
                 i++;
                 break;
             default:
@@ -150,7 +150,7 @@ if (args.Length > 0 && args[0] == "step")
             case "--chunk-views": o = o with { ChunkViews = int.Parse(v) }; break;
             case "--json": json = v; break;
             case "--device": device = v; break;
-            case "--conv" when v is "auto" or "gemm" or "direct" or "winograd": stepConv = ConvPath(v); break;
+            case "--conv" when EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(v, out var path): stepConv = path; break;
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
             default:
                 Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never");
@@ -178,14 +178,6 @@ if (args.Length > 0 && args[0] == "step")
 
 BenchmarkSwitcher.FromAssembly(typeof(QuickBench).Assembly).Run(args);
 return 0;
-
-static EmpSsl.Kernels.Cpu.ConvolutionPath ConvPath(string name) => name switch
-{
-    "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm,
-    "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
-    "winograd" => EmpSsl.Kernels.Cpu.ConvolutionPath.Winograd,
-    _ => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
-};
 
 // --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule. A device
 // that cannot says why, and the benchmark stops.

@@ -286,3 +286,22 @@ public enum ConvolutionPath
     /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions; others run as Auto would.</summary>
     Winograd,
 }
+
+/// <summary>The names the command lines (trainer and benchmarks) give the <see cref="ConvolutionPath"/>s.</summary>
+public static class ConvolutionPathNames
+{
+    /// <summary>For error messages: the names <see cref="TryParse"/> takes.</summary>
+    public const string All = "auto, gemm, direct or winograd";
+
+    public static bool TryParse(string? name, out ConvolutionPath path)
+    {
+        path = name switch
+        {
+            "gemm" => ConvolutionPath.ImplicitGemm,
+            "direct" => ConvolutionPath.Direct,
+            "winograd" => ConvolutionPath.Winograd,
+            _ => ConvolutionPath.Auto,
+        };
+        return name is "auto" or "gemm" or "direct" or "winograd";
+    }
+}

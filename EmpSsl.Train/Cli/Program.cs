@@ -124,14 +124,10 @@ static IKernels OpenDevice(string? name, TrainConfig config)
             (k as EmpSsl.Kernels.Ilgpu.IlgpuKernels ?? throw new NotSupportedException($"--tf32 needs a CUDA GPU with tensor cores; the '{k.Name}' device has none"))
                 .Tf32Convolutions = true;
         }
-        var path = config.CpuConv switch
+        if (!EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(config.CpuConv, out var path))
         {
-            "auto" => EmpSsl.Kernels.Cpu.ConvolutionPath.Auto,
-            "gemm" => EmpSsl.Kernels.Cpu.ConvolutionPath.ImplicitGemm,
-            "direct" => EmpSsl.Kernels.Cpu.ConvolutionPath.Direct,
-            "winograd" => EmpSsl.Kernels.Cpu.ConvolutionPath.Winograd,
-            _ => throw new ArgumentException($"--cpu-conv '{config.CpuConv}': expected auto, gemm, direct or winograd"),
-        };
+            throw new ArgumentException($"--cpu-conv '{config.CpuConv}': expected {EmpSsl.Kernels.Cpu.ConvolutionPathNames.All}");
+        }
         if (k is EmpSsl.Kernels.Cpu.CpuKernels cpu)
         {
             cpu.Convolution = path;
