@@ -85,7 +85,7 @@ public sealed partial class CpuKernels
             }
             if (UseWinograd(s))
             {
-                BackwardDataAsForward(pdx, pdy, pw, s, winograd: true);
+                Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
                 return;
             }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
@@ -95,7 +95,7 @@ public sealed partial class CpuKernels
             }
             if (s.Stride == 1 && s.Pad <= s.R - 1)
             {
-                BackwardDataAsForward(pdx, pdy, pw, s, winograd: false);
+                BackwardDataAsForward(pdx, pdy, pw, s);
                 return;
             }
             int nb = ChunkImages(s);
@@ -160,7 +160,7 @@ public sealed partial class CpuKernels
     /// At stride 1, dx is the forward convolution of dy with w's kernels swapped (C, K) and flipped, padded
     /// R-1-pad: one implicit GEMM, with no column matrix and no col2im.
     /// </summary>
-    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s, bool winograd)
+    private static unsafe void BackwardDataAsForward(float* dx, float* dy, float* w, in Conv2dShape s)
     {
         int rr = s.R * s.R;
         float* flipped = Scratch.Floats(ref s_flipped, s.WeightLength);
@@ -177,11 +177,6 @@ public sealed partial class CpuKernels
             }
         }
         var t = new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, s.R, 1, s.R - 1 - s.Pad);
-        if (winograd)
-        {
-            Winograd.Forward(dx, dy, flipped, t, GemmBlocking.Native);
-            return;
-        }
         ForwardImplicit(dx, dy, flipped, t);
     }
 

@@ -12,7 +12,7 @@ namespace EmpSsl.Kernels.Cpu;
 /// GEMM's micro-kernel. The transforms write straight into the micro-kernel's packed layouts, so nothing is packed
 /// twice; tiles go in blocks whose V and M stay in L2 where channels are few, in L3 where they are many.
 ///   forward          y = A^T M A,  M[e] = U[e] V[e]
-///   backward data    the forward of dy with w's kernels swapped and flipped (see CpuKernels.BackwardDataAsForward)
+///   backward data    the forward of dy with w's kernels swapped and flipped, read so by the weight transform
 ///   backward weight  dw += G^T dU G,  dU[e] = sum over tiles of (A dy A^T)[e] V[e]^T
 /// fp32 rounding: the sums over channels happen in the transformed domain, and the output transform (coefficients up
 /// to 8 x 8) amplifies their rounding: about 3e-6 of the outputs' rms, 7-12x the plain GEMM's error (measured in
@@ -51,12 +51,23 @@ internal static unsafe class Winograd
 
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
+        => Forward(y, x, w, s, tiling, swapped: false);
+
+    /// <summary>
+    /// dx (N, C, H, W) = the gradient of conv(x, w) given dy, written: the forward of dy with w's kernels swapped
+    /// (C, K) and flipped, padded 2 - pad. The weight transform reads w that way, so no flipped copy is made.
+    /// </summary>
+    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling)
+        => Forward(dx, dy, w, new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, 3, 1, 2 - s.Pad), tiling, swapped: true);
+
+    /// <summary>The forward; with <paramref name="swapped"/>, w is stored (C, K, 3, 3) and each kernel is flipped.</summary>
+    private static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling, bool swapped)
     {
         var g = new Geometry(s);
         int mr = tiling.MR;
         int kSlivers = (s.K + mr - 1) / mr;
         float* u = Scratch.Floats(ref s_weights, (long)E * kSlivers * mr * s.C);
-        TransformWeights(u, w, s.K, s.C, mr);
+        TransformWeights(u, w, s.K, s.C, mr, swapped);
         var (tb, blocks) = Blocks(g, tiling.NR);
         int parts = Math.Min(Environment.ProcessorCount, blocks);
         int most = (tb + tiling.NR - 1) / tiling.NR * tiling.NR;
@@ -469,9 +480,10 @@ internal static unsafe class Winograd
     /// <summary>
     /// u gets U[e] = (G g G^T)[e] for every (k, c) in the micro-kernel's packed A layout: per e, slivers of mr
     /// output channels, each c-major with mr floats per c; rows past K are zero. Eight channels at once, in parallel
-    /// over k: at 512 x 512 channels a scalar float64 version took 58 ms, as long as the GEMMs it feeds.
+    /// over k: at 512 x 512 channels a scalar float64 version took 58 ms, as long as the GEMMs it feeds. With
+    /// <paramref name="swapped"/>, g[k, c] is w[c, k] flipped (w stored (C, K, 3, 3)): backward data's kernels.
     /// </summary>
-    private static void TransformWeights(float* u, float* w, int kCount, int cCount, int mr)
+    private static void TransformWeights(float* u, float* w, int kCount, int cCount, int mr, bool swapped)
     {
         int kSlivers = (kCount + mr - 1) / mr;
         long perE = (long)kSlivers * mr * cCount;
@@ -490,17 +502,21 @@ internal static unsafe class Winograd
         {
             var cells = stackalloc Vector256<float>[36];
             float* lanes = stackalloc float[8];
-            var taps = Vector256.Create(0, 9, 18, 27, 36, 45, 54, 63);
+            // Eight channels' kernels lie 9 floats apart, or a whole row of w apart when swapped.
+            int stride = swapped ? 9 * kCount : 9;
+            var taps = Avx2.MultiplyLow(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(stride));
             for (int c0 = 0; c0 < cCount; c0 += 8)
             {
                 int count = Math.Min(8, cCount - c0);
-                float* g = (float*)wp + ((long)k * cCount + c0) * 9;
+                float* g = (float*)wp + (swapped ? (long)c0 * kCount + k : (long)k * cCount + c0) * 9;
                 // Channels past C repeat the last one; their results are not stored.
-                var at = count == 8 ? taps : Avx2.Min(taps, Vector256.Create(9 * (count - 1)));
+                var at = count == 8 ? taps : Avx2.Min(taps, Vector256.Create(stride * (count - 1)));
+                // Tap i of g: flipped, when swapped, to tap 8 - i of the stored kernel.
+                float* Tap(int i) => g + (swapped ? 8 - i : i);
                 // G g: 6 x 3 from the kernel's columns, then (G g) G^T: 6 x 6 from its rows.
                 for (int q = 0; q < 3; q++)
                 {
-                    Kernel1D(Avx2.GatherVector256(g + q, at, 4), Avx2.GatherVector256(g + 3 + q, at, 4), Avx2.GatherVector256(g + 6 + q, at, 4), cells + q, 6);
+                    Kernel1D(Avx2.GatherVector256(Tap(q), at, 4), Avx2.GatherVector256(Tap(3 + q), at, 4), Avx2.GatherVector256(Tap(6 + q), at, 4), cells + q, 6);
                 }
                 for (int i = 0; i < 6; i++)
                 {
