@@ -111,18 +111,24 @@ internal static unsafe class Winograd
         }
     }
 
-    /// <summary>The parts on the pool, or inline when there is one.</summary>
-    private static void Run(int parts, Action<int> part)
+    /// <summary>body(0 .. count-1) on the pool, or inline when there is one or the work is too small to share.</summary>
+    private static void Run(int count, Action<int> body, bool parallel = true)
     {
-        if (parts == 1)
+        if (count == 1 || !parallel)
         {
-            part(0);
+            for (int i = 0; i < count; i++)
+            {
+                body(i);
+            }
         }
         else
         {
-            Parallel.For(0, parts, part);
+            Parallel.For(0, count, body);
         }
     }
+
+    /// <summary>Per-row transforms of the weights below this many (k, c) pairs run on the calling thread.</summary>
+    private const long ParallelPairs = 4096;
 
     /// <summary>dw (K, C, 3, 3) += the gradient of conv(x, w) given dy, accumulated.</summary>
     public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
@@ -354,17 +360,7 @@ internal static unsafe class Winograd
     private static void AccumulateWeights(float* dw, nint* sums, int parts, int kCount, int cCount)
     {
         nint dwp = (nint)dw, sp = (nint)sums;
-        if ((long)kCount * cCount < 4096)
-        {
-            for (int k = 0; k < kCount; k++)
-            {
-                AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k);
-            }
-        }
-        else
-        {
-            Parallel.For(0, kCount, k => AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k));
-        }
+        Run(kCount, k => AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k), (long)kCount * cCount >= ParallelPairs);
     }
 
     /// <summary>Row k of <see cref="AccumulateWeights"/>.</summary>
@@ -534,17 +530,7 @@ internal static unsafe class Winograd
                 }
             }
         }
-        if ((long)kCount * cCount < 4096)
-        {
-            for (int k = 0; k < kCount; k++)
-            {
-                Row(k);
-            }
-        }
-        else
-        {
-            Parallel.For(0, kCount, Row);
-        }
+        Run(kCount, Row, (long)kCount * cCount >= ParallelPairs);
     }
 
     /// <summary>G (6 x 3) times (g0, g1, g2), into o[i * step]; o may alias the inputs' source.</summary>
