@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32]: every kernel case, validated then timed, in
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch P] [--tile T]: every kernel case, validated then timed, in
 // well under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
 // convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
@@ -14,6 +14,7 @@ if (args.Length > 0 && args[0] == "quick")
     var conv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     bool tf32 = false;
     var prefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
+    var tile = EmpSsl.Kernels.Ilgpu.ConvTile.Auto;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -24,6 +25,10 @@ if (args.Length > 0 && args[0] == "quick")
                 break;
             case "--prefetch" when value is "auto" or "always" or "never":
                 prefetch = Prefetch(value);
+                i++;
+                break;
+            case "--tile" when value is "auto" or "narrow" or "wide":
+                tile = Tile(value);
                 i++;
                 break;
             case "--json" when value is not null:
@@ -39,12 +44,12 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never] [--tile auto|narrow|wide]");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
-    if (!ConvOptions(kernels, tf32, prefetch))
+    if (!ConvOptions(kernels, tf32, prefetch, tile))
     {
         return 2;
     }
@@ -113,6 +118,7 @@ if (args.Length > 0 && args[0] == "step")
     string? device = null;
     bool stepTf32 = false;
     var stepPrefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
+    var stepTile = EmpSsl.Kernels.Ilgpu.ConvTile.Auto;
     for (int i = 1; i < args.Length; i += 2)
     {
         // The two flags take no value; the loop steps by two, so each steps back one.
@@ -152,13 +158,14 @@ if (args.Length > 0 && args[0] == "step")
             case "--device": device = v; break;
             case "--conv" when EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(v, out var path): stepConv = path; break;
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
+            case "--tile" when v is "auto" or "narrow" or "wide": stepTile = Tile(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never --tile auto|narrow|wide");
                 return 2;
         }
     }
     using var kernels = Devices.Open(device);
-    if (!ConvOptions(kernels, stepTf32, stepPrefetch))
+    if (!ConvOptions(kernels, stepTf32, stepPrefetch, stepTile))
     {
         return 2;
     }
@@ -179,17 +186,22 @@ if (args.Length > 0 && args[0] == "step")
 BenchmarkSwitcher.FromAssembly(typeof(QuickBench).Assembly).Run(args);
 return 0;
 
-// --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule. A device
-// that cannot says why, and the benchmark stops.
-static bool ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPrefetch prefetch)
+// --tf32: the CUDA convolutions on the tensor cores; --prefetch pins the ILGPU convolutions' schedule, --tile the
+// TF32 convolutions' block. A device that cannot says why, and the benchmark stops.
+static bool ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPrefetch prefetch, EmpSsl.Kernels.Ilgpu.ConvTile tile)
 {
-    if (!on && prefetch == EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto)
+    if (!on && prefetch == EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto && tile == EmpSsl.Kernels.Ilgpu.ConvTile.Auto)
     {
         return true;
     }
     if (kernels is not EmpSsl.Kernels.Ilgpu.IlgpuKernels ilgpu)
     {
-        Console.Error.WriteLine($"error: --tf32 and --prefetch are options of the ILGPU backends; the '{kernels.Name}' device is not one");
+        Console.Error.WriteLine($"error: --tf32, --prefetch and --tile are options of the ILGPU backends; the '{kernels.Name}' device is not one");
+        return false;
+    }
+    if (!on && tile != EmpSsl.Kernels.Ilgpu.ConvTile.Auto)
+    {
+        Console.Error.WriteLine("error: --tile picks the block of the TF32 convolutions; add --tf32");
         return false;
     }
     try
@@ -202,9 +214,17 @@ static bool ConvOptions(IKernels kernels, bool on, EmpSsl.Kernels.Ilgpu.ConvPref
         return false;
     }
     ilgpu.ConvPrefetch = prefetch;
-    Console.WriteLine($"convolutions in {(on ? "TF32 on the tensor cores" : "fp32")}, prefetch {prefetch}");
+    ilgpu.ConvTile = tile;
+    Console.WriteLine($"convolutions in {(on ? "TF32 on the tensor cores" : "fp32")}, prefetch {prefetch}, tile {tile}");
     return true;
 }
+
+static EmpSsl.Kernels.Ilgpu.ConvTile Tile(string name) => name switch
+{
+    "narrow" => EmpSsl.Kernels.Ilgpu.ConvTile.Narrow,
+    "wide" => EmpSsl.Kernels.Ilgpu.ConvTile.Wide,
+    _ => EmpSsl.Kernels.Ilgpu.ConvTile.Auto,
+};
 
 static EmpSsl.Kernels.Ilgpu.ConvPrefetch Prefetch(string name) => name switch
 {

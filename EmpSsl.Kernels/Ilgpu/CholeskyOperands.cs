@@ -11,7 +11,9 @@ internal readonly struct CholeskyPanelRows(ArrayView<float> l, int n, int j0) : 
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j) => _l[i * _n + _j0 + j];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _l[i * _n + _j0 + j];
 }
 
 /// <summary>The same panel transposed: (k, col) at l[col, j0 + k].</summary>
@@ -23,7 +25,9 @@ internal readonly struct CholeskyPanelColumns(ArrayView<float> l, int n, int j0)
 
     public bool ContiguousInJ => false;
 
-    public float Load(int i, int j) => _l[j * _n + _j0 + i];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _l[j * _n + _j0 + i];
 }
 
 /// <summary>The trailing update l[row, col] -= sum on the lower triangle only, so the upper triangle stays zero.</summary>
@@ -53,7 +57,9 @@ internal readonly struct CholeskyBlockTransposed(ArrayView<float> l, int n, int 
 
     public bool ContiguousInJ => false;
 
-    public float Load(int i, int j) => _l[(_i0 + j) * _n + i];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _l[(_i0 + j) * _n + i];
 }
 
 /// <summary>The solved rows [i0, i0 + 16) of the right-hand sides x (n, nrhs): (k, col) at x[i0 + k, col].</summary>
@@ -65,7 +71,9 @@ internal readonly struct CholeskySolvedRows(ArrayView<float> x, int nrhs, int i0
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j) => _x[(_i0 + i) * _nrhs + j];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _x[(_i0 + i) * _nrhs + j];
 }
 
 /// <summary>Removes the solved rows' contribution from the unsolved ones: x[row, col] -= sum.</summary>

@@ -17,12 +17,26 @@ public enum ConvPrefetch
     Never,
 }
 
+/// <summary>Which block the TF32 convolutions use (<see cref="IlgpuKernels.ConvTile"/>).</summary>
+public enum ConvTile
+{
+    /// <summary>The wide block where both sides of the product fill it and the grid is large; else the 64 x 64 one.</summary>
+    Auto,
+
+    /// <summary>Always the 64 x 64 block.</summary>
+    Narrow,
+
+    /// <summary>Always the 128 x 128 block (TF32 only).</summary>
+    Wide,
+}
+
 /// <summary>
 /// NCHW convolution as three implicit GEMMs on the tiling of <see cref="GemmBlock"/>; the im2col matrix is gathered
 /// tile by tile into shared memory and never stored. Gradient rule: dx is written, dw accumulates (+=).
-///   forward:         y (K, N OH OW)  = w (K, C R R)      x im2col(x) (C R R, N OH OW)
-///   backward data:   dx (C, N H W)   = w^T (C, K R R)    x gather(dy) (K R R, N H W), per stride phase
+///   forward:         y (K, N OH OW)  = w (K, R R Cp)     x im2col(x) (R R Cp, N OH OW)
+///   backward data:   dx (C, N H W)   = w^T (C, R R Kp)   x gather(dy) (R R Kp, N H W), per stride phase
 ///                    (Stride^2 launches, each over only the taps that reach its pixels; see ConvPhase)
+/// Those two reduce tap-major, over channels padded to a whole stage (ConvDims); backward weight reduces over pixels.
 ///   backward weight: dw (K, C R R)  += dy (K, N OH OW)   x im2col(x)^T (N OH OW, C R R), split over N OH OW
 /// </summary>
 public sealed partial class IlgpuKernels
@@ -37,8 +51,31 @@ public sealed partial class IlgpuKernels
     /// </summary>
     private const int ConvPrefetchBelowBlocksPerMultiprocessor = 3;
 
+    /// <summary>
+    /// The wide TF32 tile (128 x 128) needs at least this many of its blocks per multiprocessor (2 fit at a time) to
+    /// be picked by <see cref="ConvTile.Auto"/>, so that its grid still fills the machine.
+    /// </summary>
+    private const int WideBlocksPerMultiprocessor = 4;
+
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
+
+    /// <summary>Pins the TF32 convolutions' block (the tests run both); fp32 always uses the 64 x 64 one.</summary>
+    public ConvTile ConvTile { get; set; } = ConvTile.Auto;
+
+    /// <summary>
+    /// Whether a TF32 (rows x cols) product takes the wide tile: under Auto, when both sides fill its 128 and the
+    /// grid gives each multiprocessor <see cref="WideBlocksPerMultiprocessor"/> blocks; a 64-channel side would leave
+    /// half of each block idle.
+    /// </summary>
+    private bool WideFor(int rows, int cols, int splits = 1) => Tf32Convolutions && ConvTile switch
+    {
+        ConvTile.Wide => true,
+        ConvTile.Narrow => false,
+        _ => rows >= WideTile && cols >= WideTile
+            && (long)((rows + WideTile - 1) / WideTile) * ((cols + WideTile - 1) / WideTile) * splits
+               >= WideBlocksPerMultiprocessor * Accelerator.NumMultiprocessors,
+    };
 
     private bool PrefetchFor(KernelConfig config, bool weight) => ConvPrefetch switch
     {
@@ -68,17 +105,30 @@ public sealed partial class IlgpuKernels
 
     private bool _tf32Convolutions;
 
-    /// <summary>Index into a pass's four entry points: [fp32, fp32 prefetch, TF32, TF32 prefetch]; TF32 is 2 and up.</summary>
-    private int ConvVariant(KernelConfig config, bool weight) => (Tf32Convolutions ? 2 : 0) + (PrefetchFor(config, weight) ? 1 : 0);
+    /// <summary>
+    /// Index into a pass's six entry points: [fp32, fp32 prefetch, TF32, TF32 prefetch, TF32 wide, TF32 wide
+    /// prefetch]; TF32 is 2 and up.
+    /// </summary>
+    private int ConvVariant(KernelConfig config, bool weight, bool wide)
+        => (wide ? 4 : Tf32Convolutions ? 2 : 0) + (PrefetchFor(config, weight) ? 1 : 0);
 
-    private static readonly Action<GemmRowMajor, ConvInputColumns, ConvOutputStore, int, int, int>[] ForwardKernels =
-        [Conv2dForwardKernel, Conv2dForwardPrefetchKernel, Conv2dForwardTf32Kernel, Conv2dForwardTf32PrefetchKernel];
+    private static readonly Action<ConvWeightTaps, ConvInputColumns, ConvOutputStore, int, int, int>[] ForwardKernels =
+    [
+        Conv2dForwardKernel, Conv2dForwardPrefetchKernel, Conv2dForwardTf32Kernel, Conv2dForwardTf32PrefetchKernel,
+        Conv2dForwardTf32WideKernel, Conv2dForwardTf32WidePrefetchKernel,
+    ];
 
     private static readonly Action<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseStore, int, int, int>[] BackwardDataKernels =
-        [Conv2dBackwardDataKernel, Conv2dBackwardDataPrefetchKernel, Conv2dBackwardDataTf32Kernel, Conv2dBackwardDataTf32PrefetchKernel];
+    [
+        Conv2dBackwardDataKernel, Conv2dBackwardDataPrefetchKernel, Conv2dBackwardDataTf32Kernel, Conv2dBackwardDataTf32PrefetchKernel,
+        Conv2dBackwardDataTf32WideKernel, Conv2dBackwardDataTf32WidePrefetchKernel,
+    ];
 
     private static readonly Action<ConvGradOutputRows, ConvInputRows, ConvWeightAccumulate, int, int, int, int>[] BackwardWeightKernels =
-        [Conv2dBackwardWeightKernel, Conv2dBackwardWeightPrefetchKernel, Conv2dBackwardWeightTf32Kernel, Conv2dBackwardWeightTf32PrefetchKernel];
+    [
+        Conv2dBackwardWeightKernel, Conv2dBackwardWeightPrefetchKernel, Conv2dBackwardWeightTf32Kernel, Conv2dBackwardWeightTf32PrefetchKernel,
+        Conv2dBackwardWeightTf32WideKernel, Conv2dBackwardWeightTf32WidePrefetchKernel,
+    ];
 
     public void Conv2dForward(DeviceSpan y, DeviceSpan x, DeviceSpan w, in Conv2dShape s)
     {
@@ -86,11 +136,12 @@ public sealed partial class IlgpuKernels
         var d = new ConvDims(s);
         int rows = s.K;
         int cols = s.N * s.OutH * s.OutW;
-        int depth = s.C * s.R * s.R;
-        var config = GemmConfig(rows, cols);
-        int v = ConvVariant(config, weight: false);
+        int depth = d.TapDepth;
+        bool wide = WideFor(rows, cols);
+        var config = GemmConfig(rows, cols, wide: wide);
+        int v = ConvVariant(config, weight: false, wide);
         var kernel = Load($"Conv2dForward{v}", acc => v >= 2 ? LoadPromoted(ForwardKernels[v]) : acc.LoadStreamKernel(ForwardKernels[v]));
-        kernel(config, new GemmRowMajor(V(w), depth), new ConvInputColumns(V(x), d), new ConvOutputStore(V(y), d), rows, cols, depth);
+        kernel(config, new ConvWeightTaps(V(w), d), new ConvInputColumns(V(x), d), new ConvOutputStore(V(y), d), rows, cols, depth);
     }
 
     public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
@@ -108,11 +159,12 @@ public sealed partial class IlgpuKernels
                     continue;
                 }
                 // A phase that no tap reaches (1x1 stride 2, odd pixels) runs with depth 0 and writes its zeros.
-                var config = GemmConfig(s.C, cols);
-                int v = ConvVariant(config, weight: false);
+                bool wide = WideFor(s.C, cols);
+                var config = GemmConfig(s.C, cols, wide: wide);
+                int v = ConvVariant(config, weight: false, wide);
                 var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
                 kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p),
-                    s.C, cols, s.K * p.Taps);
+                    s.C, cols, p.Taps * d.Kp);
             }
         }
     }
@@ -124,37 +176,57 @@ public sealed partial class IlgpuKernels
         int rows = s.K;
         int cols = s.C * s.R * s.R;
         int depth = s.N * s.OutH * s.OutW;
-        int edge = GemmBlockEdge;
-        int blocks = ((rows + edge - 1) / edge) * ((cols + edge - 1) / edge);
-        int wanted = Math.Max(1, Accelerator.NumMultiprocessors * ConvSplitBlocksPerMultiprocessor / blocks);
-        int splits = Math.Clamp(wanted, 1, (depth + GemmTileK - 1) / GemmTileK);
-        int chunk = ((depth + splits - 1) / splits + GemmTileK - 1) / GemmTileK * GemmTileK;
-        splits = (depth + chunk - 1) / chunk;
-        var config = GemmConfig(rows, cols, splits);
-        int v = ConvVariant(config, weight: true);
+        // The wide tile decides on its own split: 4 of its blocks per multiprocessor do the work of 16 narrow ones.
+        var (splits, chunk) = WeightSplits(rows, cols, depth, GemmBlockEdge, ConvSplitBlocksPerMultiprocessor);
+        bool wide = WideFor(rows, cols, WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor).Splits);
+        if (wide)
+        {
+            (splits, chunk) = WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor);
+        }
+        var config = GemmConfig(rows, cols, splits, wide);
+        int v = ConvVariant(config, weight: true, wide);
         var kernel = Load($"Conv2dBackwardWeight{v}", acc => v >= 2 ? LoadPromoted(BackwardWeightKernels[v]) : acc.LoadStreamKernel(BackwardWeightKernels[v]));
         kernel(config, new ConvGradOutputRows(V(dy), d), new ConvInputRows(V(x), d), new ConvWeightAccumulate(V(dw), cols),
             rows, cols, depth, chunk);
     }
 
-    /// <param name="w">(K, C R R)</param>
-    /// <param name="x">x (N, C, H, W) seen as (C R R, N OH OW)</param>
+    /// <summary>
+    /// Splits backward-weight's reduction over pixels into slices of whole stages so that the grid has about
+    /// <paramref name="perMultiprocessor"/> blocks of <paramref name="edge"/> per multiprocessor.
+    /// </summary>
+    private (int Splits, int Chunk) WeightSplits(int rows, int cols, int depth, int edge, int perMultiprocessor)
+    {
+        int blocks = ((rows + edge - 1) / edge) * ((cols + edge - 1) / edge);
+        int wanted = Math.Max(1, Accelerator.NumMultiprocessors * perMultiprocessor / blocks);
+        int splits = Math.Clamp(wanted, 1, (depth + GemmTileK - 1) / GemmTileK);
+        int chunk = ((depth + splits - 1) / splits + GemmTileK - 1) / GemmTileK * GemmTileK;
+        return ((depth + chunk - 1) / chunk, chunk);
+    }
+
+    /// <param name="w">(K, C, R, R) seen tap-major as (K, R R Cp)</param>
+    /// <param name="x">x (N, C, H, W) seen as (R R Cp, N OH OW)</param>
     /// <param name="y">y (N, K, OH, OW) seen as (K, N OH OW)</param>
-    internal static void Conv2dForwardKernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+    internal static void Conv2dForwardKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, default(LoadAfter), default(Fp32Fma), rows, cols, depth, depth);
 
-    internal static void Conv2dForwardPrefetchKernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+    internal static void Conv2dForwardPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, depth);
 
-    internal static void Conv2dForwardTf32Kernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+    internal static void Conv2dForwardTf32Kernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, default(LoadAfter), default(Tf32Mma), rows, cols, depth, depth);
 
-    internal static void Conv2dForwardTf32PrefetchKernel(GemmRowMajor w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+    internal static void Conv2dForwardTf32PrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, depth);
 
+    internal static void Conv2dForwardTf32WideKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+        => GemmGridBlockWide(w, x, y, default(LoadAfter), rows, cols, depth, depth);
+
+    internal static void Conv2dForwardTf32WidePrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+        => GemmGridBlockWide(w, x, y, default(PrefetchNext), rows, cols, depth, depth);
+
     /// <summary>One stride phase of dx (see <see cref="ConvPhase"/>).</summary>
-    /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, K Taps)</param>
-    /// <param name="dy">dy (N, K, OH, OW) seen as (K Taps, N Pixels)</param>
+    /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, Taps Kp)</param>
+    /// <param name="dy">dy (N, K, OH, OW) seen as (Taps Kp, N Pixels)</param>
     /// <param name="dx">dx (N, C, H, W) at the phase's pixels, seen as (C, N Pixels)</param>
     internal static void Conv2dBackwardDataKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, default(LoadAfter), default(Fp32Fma), rows, cols, depth, depth);
@@ -167,6 +239,12 @@ public sealed partial class IlgpuKernels
 
     internal static void Conv2dBackwardDataTf32PrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, depth);
+
+    internal static void Conv2dBackwardDataTf32WideKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
+        => GemmGridBlockWide(w, dy, dx, default(LoadAfter), rows, cols, depth, depth);
+
+    internal static void Conv2dBackwardDataTf32WidePrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
+        => GemmGridBlockWide(w, dy, dx, default(PrefetchNext), rows, cols, depth, depth);
 
     /// <param name="dy">dy (N, K, OH, OW) seen as (K, N OH OW)</param>
     /// <param name="x">x (N, C, H, W) seen as (N OH OW, C R R)</param>
@@ -187,4 +265,12 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dBackwardWeightTf32PrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x, dw, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
+
+    internal static void Conv2dBackwardWeightTf32WideKernel(
+        ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
+        => GemmGridBlockWide(dy, x, dw, default(LoadAfter), rows, cols, depth, chunk);
+
+    internal static void Conv2dBackwardWeightTf32WidePrefetchKernel(
+        ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
+        => GemmGridBlockWide(dy, x, dw, default(PrefetchNext), rows, cols, depth, chunk);
 }

@@ -29,9 +29,35 @@ internal readonly struct ConvDivisor
 }
 
 /// <summary>
+/// A staged slice's kernel tap, packed into the int that <see cref="IGemmOperand.Stage"/> hands to each load: its
+/// index in the reduction order (bits 0-7) and two coordinates (bits 8-15 and 16-23), which say where the window
+/// sits. Kernels up to 15 x 15 fit.
+/// </summary>
+internal static class ConvTap
+{
+    public const int MaxTaps = 255;
+
+    public static int Pack(int index, int first, int second) => index | first << 8 | second << 16;
+
+    public static int Index(int key) => key & 0xFF;
+
+    public static int First(int key) => (key >> 8) & 0xFF;
+
+    public static int Second(int key) => key >> 16;
+}
+
+/// <summary>
 /// The sizes a convolution's gathers need, copied from <see cref="Conv2dShape"/> into a plain struct that kernels
 /// can take. Flattened indices: crs = (c R + r) R + s over the weight's (C, R, R); npq = (n OH + oh) OW + ow over
 /// the output's (N, OH, OW); nhw = (n H + h) W + w over the input's (N, H, W).
+///
+/// Forward and backward-data reduce tap-major: index t Cp + c for tap t = r R + s and channel c, with the channel
+/// count padded to Cp, a multiple of GemmTileK (likewise Kp for backward-data's output channels). A staged slice of
+/// GemmTileK indices then lies within one tap, so each thread works out the tap once per stage
+/// (<see cref="IGemmOperand.Stage"/>), and a gathered element costs an index add and a bounds test instead of
+/// splitting crs by R R and R (two 64-bit multiplies and shifts per element in the crs order). The padding channels
+/// read as zeros; they cost work only where C is not a multiple of 16 (the 3-channel stem: 16 / 3 of its small
+/// product).
 /// </summary>
 internal readonly struct ConvDims(in Conv2dShape s)
 {
@@ -39,7 +65,9 @@ internal readonly struct ConvDims(in Conv2dShape s)
     public readonly int H = s.H;
     public readonly int W = s.W;
     public readonly int K = s.K;
-    public readonly int R = s.R;
+    public readonly int R = s.R * s.R <= ConvTap.MaxTaps
+        ? s.R
+        : throw new NotSupportedException($"the ILGPU convolutions take kernels up to 15 x 15, not {s.R} x {s.R}");
     public readonly int Stride = s.Stride;
     public readonly int Pad = s.Pad;
     public readonly int OH = s.OutH;
@@ -48,6 +76,16 @@ internal readonly struct ConvDims(in Conv2dShape s)
     public readonly ConvDivisor ByRR = new(s.R * s.R);
     public readonly ConvDivisor ByOW = new(s.OutW);
     public readonly ConvDivisor ByOHW = new(s.OutH * s.OutW);
+    public readonly int Cp = Padded(s.C);
+    public readonly int Kp = Padded(s.K);
+    public readonly ConvDivisor ByCp = new(Padded(s.C));
+    public readonly ConvDivisor ByKp = new(Padded(s.K));
+
+    /// <summary>A channel count rounded up to a whole number of stages.</summary>
+    public static int Padded(int channels) => (channels + IlgpuKernels.GemmTileK - 1) / IlgpuKernels.GemmTileK * IlgpuKernels.GemmTileK;
+
+    /// <summary>The forward's tap-major reduction depth, R R Cp.</summary>
+    public int TapDepth => R * R * Cp;
 
     /// <summary>x (N, C, H, W) at input channel c of crs and output pixel npq, or 0 in the padding.</summary>
     public float GatherInput(ArrayView<float> x, int crs, int npq)
@@ -68,7 +106,26 @@ internal readonly struct ConvDims(in Conv2dShape s)
     }
 }
 
-/// <summary>Forward's right operand (C R R, N OH OW): the im2col matrix of x, gathered on the fly.</summary>
+/// <summary>Forward's left operand (K, R R Cp): w (K, C, R, R) read tap-major, (k, t Cp + c) at w[k, c, t].</summary>
+internal readonly struct ConvWeightTaps(ArrayView<float> w, ConvDims d) : IGemmOperand
+{
+    private readonly ArrayView<float> _w = w;
+    private readonly ConvDims _d = d;
+
+    // Neighbouring channels sit R R floats apart, neighbouring rows C R R: j is the nearer.
+    public bool ContiguousInJ => true;
+
+    public int Stage(int k0) => ConvTap.Pack(_d.ByCp.Divide(k0), 0, 0);
+
+    public float Load(int i, int j, int stage)
+    {
+        int t = ConvTap.Index(stage);
+        int c = j - t * _d.Cp;
+        return c < _d.C ? _w[(i * _d.C + c) * _d.R * _d.R + t] : 0f;
+    }
+}
+
+/// <summary>Forward's right operand (R R Cp, N OH OW): the im2col matrix of x, tap-major, gathered on the fly.</summary>
 internal readonly struct ConvInputColumns(ArrayView<float> x, ConvDims d) : IGemmOperand
 {
     private readonly ArrayView<float> _x = x;
@@ -76,10 +133,33 @@ internal readonly struct ConvInputColumns(ArrayView<float> x, ConvDims d) : IGem
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j) => _d.GatherInput(_x, i, j);
+    public int Stage(int k0)
+    {
+        int t = _d.ByCp.Divide(k0);
+        int r = _d.ByR.Divide(t);
+        return ConvTap.Pack(t, r, t - r * _d.R);
+    }
+
+    public float Load(int i, int j, int stage)
+    {
+        int c = i - ConvTap.Index(stage) * _d.Cp;
+        int ohw = _d.OH * _d.OW;
+        int n = _d.ByOHW.Divide(j);
+        int pq = j - n * ohw;
+        int oh = _d.ByOW.Divide(pq);
+        int ow = pq - oh * _d.OW;
+        int ih = oh * _d.Stride - _d.Pad + ConvTap.First(stage);
+        int iw = ow * _d.Stride - _d.Pad + ConvTap.Second(stage);
+        return c < _d.C && (uint)ih < (uint)_d.H && (uint)iw < (uint)_d.W ? _x[((n * _d.C + c) * _d.H + ih) * _d.W + iw] : 0f;
+    }
 }
 
-/// <summary>Backward-weight's right operand (N OH OW, C R R): the transposed im2col matrix of x.</summary>
+/// <summary>
+/// Backward-weight's right operand (N OH OW, C R R): the transposed im2col matrix of x. Its reduction runs over
+/// pixels, and a thread's columns stay the same from stage to stage, so it keeps the crs order. (Tap-major columns,
+/// one tap per block, cut the index arithmetic but ran the H100 step's weight gradients at 10-16 TFLOP/s against
+/// 26-29 in this order.)
+/// </summary>
 internal readonly struct ConvInputRows(ArrayView<float> x, ConvDims d) : IGemmOperand
 {
     private readonly ArrayView<float> _x = x;
@@ -88,7 +168,9 @@ internal readonly struct ConvInputRows(ArrayView<float> x, ConvDims d) : IGemmOp
     // Neighbouring output pixels read neighbouring input pixels (for stride 1).
     public bool ContiguousInJ => false;
 
-    public float Load(int i, int j) => _d.GatherInput(_x, j, i);
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _d.GatherInput(_x, j, i);
 }
 
 /// <summary>Forward's output (K, N OH OW) scattered into y (N, K, OH, OW).</summary>
@@ -152,32 +234,44 @@ internal readonly struct ConvPhase
 
     /// <summary>Taps of the window that reach this phase.</summary>
     public int Taps => TapsH * TapsW;
+
+    /// <summary>The phase's tap (tr, ts) of the tap-major slice at reduction index k0 (t Kp + k), packed.</summary>
+    public int Tap(int k0, in ConvDims d)
+    {
+        int t = d.ByKp.Divide(k0);
+        int tr = ByTapsW.Divide(t);
+        return ConvTap.Pack(t, tr, t - tr * TapsW);
+    }
 }
 
-/// <summary>Backward-data's left operand (C, K Taps) for one phase: w (K, C, R, R) at the phase's taps, first axes swapped.</summary>
+/// <summary>
+/// Backward-data's left operand (C, Taps Kp) for one phase, tap-major: (c, t Kp + k) is w (K, C, R, R) at
+/// [k, c] and the phase's tap t = (tr, ts), first axes swapped; 0 for the padding channels k &gt;= K.
+/// </summary>
 internal readonly struct ConvWeightPhase(ArrayView<float> w, ConvDims d, ConvPhase p) : IGemmOperand
 {
     private readonly ArrayView<float> _w = w;
     private readonly ConvDims _d = d;
     private readonly ConvPhase _p = p;
 
-    public bool ContiguousInJ => true;
+    // Neighbouring input channels c sit R R floats apart, neighbouring k C R R: i is the nearer.
+    public bool ContiguousInJ => false;
 
-    public float Load(int i, int j)
+    public int Stage(int k0) => _p.Tap(k0, _d);
+
+    public float Load(int i, int j, int stage)
     {
-        int k = _p.ByTaps.Divide(j);
-        int t = j - k * _p.Taps;
-        int tr = _p.ByTapsW.Divide(t);
-        int ts = t - tr * _p.TapsW;
-        int r = _p.PH + tr * _d.Stride;
-        int s = _p.PW + ts * _d.Stride;
-        return _w[((k * _d.C + i) * _d.R + r) * _d.R + s];
+        int k = j - ConvTap.Index(stage) * _d.Kp;
+        int r = _p.PH + ConvTap.First(stage) * _d.Stride;
+        int s = _p.PW + ConvTap.Second(stage) * _d.Stride;
+        return k < _d.K ? _w[((k * _d.C + i) * _d.R + r) * _d.R + s] : 0f;
     }
 }
 
 /// <summary>
-/// Backward-data's right operand (K Taps, N Pixels) for one phase: dy at the output pixel that puts tap (tr, ts)
-/// on the phase's input pixel (th, tw), or 0 where that output pixel lies outside dy (the padding's shadow).
+/// Backward-data's right operand (Taps Kp, N Pixels) for one phase, tap-major: dy at the output pixel that puts
+/// tap (tr, ts) on the phase's input pixel (th, tw), or 0 where that output pixel lies outside dy (the padding's
+/// shadow) or k is a padding channel.
 /// </summary>
 internal readonly struct ConvGradOutputPhase(ArrayView<float> dy, ConvDims d, ConvPhase p) : IGemmOperand
 {
@@ -187,19 +281,18 @@ internal readonly struct ConvGradOutputPhase(ArrayView<float> dy, ConvDims d, Co
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j)
+    public int Stage(int k0) => _p.Tap(k0, _d);
+
+    public float Load(int i, int j, int stage)
     {
-        int k = _p.ByTaps.Divide(i);
-        int t = i - k * _p.Taps;
-        int tr = _p.ByTapsW.Divide(t);
-        int ts = t - tr * _p.TapsW;
+        int k = i - ConvTap.Index(stage) * _d.Kp;
         int n = _p.ByPixels.Divide(j);
         int q = j - n * _p.Pixels;
         int th = _p.ByColsW.Divide(q);
         int tw = q - th * _p.ColsW;
-        int oh = _p.BaseH + th - tr;
-        int ow = _p.BaseW + tw - ts;
-        return (uint)oh < (uint)_d.OH && (uint)ow < (uint)_d.OW ? _dy[((n * _d.K + k) * _d.OH + oh) * _d.OW + ow] : 0f;
+        int oh = _p.BaseH + th - ConvTap.First(stage);
+        int ow = _p.BaseW + tw - ConvTap.Second(stage);
+        return k < _d.K && (uint)oh < (uint)_d.OH && (uint)ow < (uint)_d.OW ? _dy[((n * _d.K + k) * _d.OH + oh) * _d.OW + ow] : 0f;
     }
 }
 
@@ -230,7 +323,9 @@ internal readonly struct ConvGradOutputRows(ArrayView<float> dy, ConvDims d) : I
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j)
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage)
     {
         int ohw = _d.OH * _d.OW;
         int n = _d.ByOHW.Divide(j);

@@ -10,7 +10,9 @@ internal readonly struct GemmRowMajor(ArrayView<float> view, int stride) : IGemm
 
     public bool ContiguousInJ => true;
 
-    public float Load(int i, int j) => _view[i * _stride + j];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _view[i * _stride + j];
 }
 
 /// <summary>A dense matrix stored column by column, i.e. a transposed row-major one: (i, j) at j * Stride + i.</summary>
@@ -21,7 +23,9 @@ internal readonly struct GemmColMajor(ArrayView<float> view, int stride) : IGemm
 
     public bool ContiguousInJ => false;
 
-    public float Load(int i, int j) => _view[j * _stride + i];
+    public int Stage(int k0) => 0;
+
+    public float Load(int i, int j, int stage) => _view[j * _stride + i];
 }
 
 /// <summary>c (rows, Stride) = alpha sum + beta c, where beta == 0 never reads c (it may hold NaN).</summary>

@@ -15,8 +15,19 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// </summary>
 internal interface IGemmOperand
 {
-    /// <summary>The element at (i, j); only called for indices inside the product's bounds.</summary>
-    float Load(int i, int j);
+    /// <summary>
+    /// What the elements of one staged slice have in common, worked out once per thread and stage instead of once
+    /// per element: the slice covers reduction indices [k0, k0 + GemmTileK), k0 a multiple of GemmTileK. A
+    /// convolution ordered tap-major (ConvOperands.cs) returns the slice's kernel tap here, so its gathers need no
+    /// division; plain matrices return 0.
+    /// </summary>
+    int Stage(int k0);
+
+    /// <summary>
+    /// The element at (i, j), with <paramref name="stage"/> what <see cref="Stage"/> returned for the slice that
+    /// holds it; only called for indices inside the product's bounds.
+    /// </summary>
+    float Load(int i, int j, int stage);
 
     /// <summary>
     /// True when neighbouring j sit next to each other in memory: the tile loader then gives neighbouring
@@ -47,23 +58,51 @@ internal readonly struct LoadAfter : IStagePolicy
 }
 
 /// <summary>
-/// How a tiled product multiplies its staged slices: <see cref="Fp32Fma"/>, each thread's 4 x 4 block by fp32
-/// FMAs, or <see cref="Tf32Mma"/>, each warp's 16 x 32 block on the tensor cores in TF32 (CUDA only; see
-/// TensorCores.cs). Both fill the same 16 sums per thread, mapped to different outputs.
+/// How a tiled product multiplies its staged slices into a thread's sums <typeparamref name="TS"/>:
+/// <see cref="Fp32Fma"/>, each thread's 4 x 4 block by fp32 FMAs; <see cref="Tf32Mma"/>, each warp's 16 x 32 block
+/// of a 64 x 64 tile on the tensor cores in TF32; <see cref="Tf32MmaWide"/>, each warp's 64 x 32 block of a
+/// 128 x 128 tile (CUDA only; see TensorCores.cs).
 /// </summary>
-internal interface IStageMath
+internal interface IStageMath<TS>
+    where TS : struct
 {
+    /// <summary>Whether the slices feed the tensor cores: staged as TF32, with a row stride of edge + 8.</summary>
     bool TensorCores { get; }
+
+    /// <summary>4-float vectors between the starts of the two alternating stages of one operand.</summary>
+    int StageLength { get; }
+
+    TS Compute(TS sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage);
 }
 
-internal readonly struct Fp32Fma : IStageMath
+internal readonly struct Fp32Fma : IStageMath<IlgpuKernels.Quad>
 {
     public bool TensorCores => false;
+
+    public int StageLength => IlgpuKernels.GemmStageLength;
+
+    public IlgpuKernels.Quad Compute(IlgpuKernels.Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+        => IlgpuKernels.ComputeStageFma(sums, sa, sb, stage);
 }
 
-internal readonly struct Tf32Mma : IStageMath
+internal readonly struct Tf32Mma : IStageMath<IlgpuKernels.Quad>
 {
     public bool TensorCores => true;
+
+    public int StageLength => IlgpuKernels.GemmStageLength;
+
+    public IlgpuKernels.Quad Compute(IlgpuKernels.Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+        => IlgpuKernels.ComputeStageMma(sums, sa, sb, stage);
+}
+
+internal readonly struct Tf32MmaWide : IStageMath<IlgpuKernels.Wide>
+{
+    public bool TensorCores => true;
+
+    public int StageLength => IlgpuKernels.WideStageLength;
+
+    public IlgpuKernels.Wide Compute(IlgpuKernels.Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+        => IlgpuKernels.ComputeStageMmaWide(sums, sa, sb, stage);
 }
 
 /// <summary>Where a tile's finished sums go (with alpha, beta, scatter or atomics as the op needs).</summary>
@@ -115,7 +154,16 @@ public sealed partial class IlgpuKernels
     internal const int MmaSharedStride = GemmMaxTile + 8;
 
     /// <summary>4-float vectors in one staged operand slice, sized for the wider of the two strides.</summary>
-    private const int GemmStageLength = GemmTileK * MmaSharedStride / 4;
+    internal const int GemmStageLength = GemmTileK * MmaSharedStride / 4;
+
+    /// <summary>The wide tensor-core tile's block edge (<see cref="Tf32MmaWide"/>), 8 outputs per thread per side.</summary>
+    internal const int WideTile = 128;
+
+    /// <summary>4-float vectors in one staged slice of the wide tile: GemmTileK rows of WideTile + 8 floats.</summary>
+    internal const int WideStageLength = GemmTileK * (WideTile + 8) / 4;
+
+    /// <summary>4-float vectors in the two alternating stages of one operand of the wide tile.</summary>
+    internal const int WideSharedLength = 2 * WideStageLength;
 
     /// <summary>4-float vectors in the two alternating stages of one operand.</summary>
     internal const int GemmSharedLength = 2 * GemmStageLength;
@@ -149,16 +197,19 @@ public sealed partial class IlgpuKernels
         /// </summary>
         public readonly bool KFixed;
 
-        /// <summary>Whether the slice feeds the tensor cores: stride <see cref="MmaSharedStride"/>, values stored as TF32.</summary>
+        /// <summary>Whether the slice feeds the tensor cores: stride edge + 8, values stored as TF32.</summary>
         public readonly bool Tf32;
         public readonly int Fixed;
         public readonly int First;
         public readonly int Step;
         public readonly int Count;
+        public readonly int Stride;
 
         public SlicePlan(bool contiguousInJ, bool left, int tid, int threads, int edge, bool tf32)
         {
             Tf32 = tf32;
+            // The FMA path's vector loads assume GemmSharedStride whatever the edge (16 on the CPU accelerator).
+            Stride = tf32 ? edge + 8 : GemmSharedStride;
             // Neighbouring threads take neighbouring elements along whichever axis is contiguous in memory: k for a
             // left operand contiguous in j, m for a right operand contiguous in j, and the other way round.
             KFixed = contiguousInJ == left;
@@ -178,8 +229,6 @@ public sealed partial class IlgpuKernels
             }
         }
 
-        public int Stride => Tf32 ? MmaSharedStride : GemmSharedStride;
-
         public int K(int slot) => KFixed ? Fixed : First + slot * Step;
 
         public int M(int slot) => KFixed ? First + slot * Step : Fixed;
@@ -196,19 +245,25 @@ public sealed partial class IlgpuKernels
 
         public bool ContiguousInJ => !_b.ContiguousInJ;
 
-        public float Load(int i, int j) => _b.Load(j, i);
+        public int Stage(int k0) => _b.Stage(k0);
+
+        public float Load(int i, int j, int stage) => _b.Load(j, i, stage);
     }
 
     /// <summary>
     /// Element (m, k) of slot i for the stage at k0 (m = row for the left operand, column for the right one seen
-    /// through <see cref="ColumnsFirst{TB}"/>), or 0 outside the product.
+    /// through <see cref="ColumnsFirst{TB}"/>), or 0 outside the product. Outside, it still loads, at the nearest
+    /// index inside, and discards the value: the load's index arithmetic then runs on every path, so the compiler
+    /// can share what a thread's slots have in common (a gather's split of its fixed pixel index) instead of
+    /// redoing it under each slot's bounds test.
     /// </summary>
-    private static float LoadSlot<T>(T op, SlicePlan p, int slot, int m0, int extent, int k0, int kEnd)
+    private static float LoadSlot<T>(T op, SlicePlan p, int slot, int m0, int extent, int k0, int kEnd, int stage)
         where T : struct, IGemmOperand
     {
         int gm = m0 + p.M(slot);
         int gk = k0 + p.K(slot);
-        return gm < extent && gk < kEnd ? op.Load(gm, gk) : 0f;
+        float v = op.Load(gm < extent ? gm : extent - 1, gk < kEnd ? gk : kEnd - 1, stage);
+        return gm < extent && gk < kEnd ? v : 0f;
     }
 
     /// <summary>
@@ -218,23 +273,27 @@ public sealed partial class IlgpuKernels
     private static void StoreSlot(ArrayView<float> stage, SlicePlan p, int slot, float value) =>
         stage[p.K(slot) * p.Stride + p.M(slot)] = p.Tf32 ? RoundTf32(value) : value;
 
-    private static Slots4 Prefetch<T>(T op, SlicePlan p, int m0, int extent, int k0, int kEnd)
+    /// <summary>
+    /// Issues the global loads of slots [first, first + 4) together, before any of their stores, so that a thread
+    /// has four gathers in flight instead of waiting out each one's latency in turn.
+    /// </summary>
+    private static Slots4 LoadSlots<T>(T op, SlicePlan p, int first, int m0, int extent, int k0, int kEnd, int stage)
         where T : struct, IGemmOperand
     {
         Slots4 v;
-        v.V0 = LoadSlot(op, p, 0, m0, extent, k0, kEnd);
-        v.V1 = LoadSlot(op, p, 1, m0, extent, k0, kEnd);
-        v.V2 = LoadSlot(op, p, 2, m0, extent, k0, kEnd);
-        v.V3 = LoadSlot(op, p, 3, m0, extent, k0, kEnd);
+        v.V0 = LoadSlot(op, p, first, m0, extent, k0, kEnd, stage);
+        v.V1 = LoadSlot(op, p, first + 1, m0, extent, k0, kEnd, stage);
+        v.V2 = LoadSlot(op, p, first + 2, m0, extent, k0, kEnd, stage);
+        v.V3 = LoadSlot(op, p, first + 3, m0, extent, k0, kEnd, stage);
         return v;
     }
 
-    private static void StoreSlots(ArrayView<float> stage, SlicePlan p, Slots4 v)
+    private static void StoreSlots(ArrayView<float> stage, SlicePlan p, int first, Slots4 v)
     {
-        StoreSlot(stage, p, 0, v.V0);
-        StoreSlot(stage, p, 1, v.V1);
-        StoreSlot(stage, p, 2, v.V2);
-        StoreSlot(stage, p, 3, v.V3);
+        StoreSlot(stage, p, first, v.V0);
+        StoreSlot(stage, p, first + 1, v.V1);
+        StoreSlot(stage, p, first + 2, v.V2);
+        StoreSlot(stage, p, first + 3, v.V3);
     }
 
     /// <summary>
@@ -249,36 +308,61 @@ public sealed partial class IlgpuKernels
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
-        where TM : struct, IStageMath
+        where TM : struct, IStageMath<Quad>
     {
-        int tx = Group.IdxX;
-        int ty = Group.IdxY;
-        int side = Group.DimX;
-        int tid = ty * side + tx;
-        int threads = side * Group.DimY;
-        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, 4 * side, math.TensorCores);
-        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, 4 * side, math.TensorCores);
-        var bt = new ColumnsFirst<TB>(b);
-        var sums = policy.Prefetch
-            ? PrefetchingStages(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
-            : OneStage(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
+        var sums = Stages<TA, TB, TP, Quad, TM>(a, b, policy, math, sa, sb, 4 * Group.DimX, rows, cols, row0, col0, kBegin, kEnd);
         if (math.TensorCores)
         {
             StoreMma(c, sums, rows, cols, row0, col0);
         }
         else
         {
-            StoreQuad(c, sums, rows, cols, row0 + 4 * ty, col0 + 4 * tx);
+            StoreQuad(c, sums, rows, cols, row0 + 4 * Group.IdxY, col0 + 4 * Group.IdxX);
         }
     }
 
-    /// <summary>Adds one staged k-slice into a thread's sums, by the product's math.</summary>
-    private static Quad ComputeStage<TM>(TM math, Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
-        where TM : struct, IStageMath
-        => math.TensorCores ? ComputeStageMma(sums, sa, sb, stage) : ComputeStageFma(sums, sa, sb, stage);
+    /// <summary>
+    /// <see cref="GemmBlock"/> for the wide tensor-core tile: a 128 x 128 block of 256 threads (CUDA only), each
+    /// warp's 64 x 32 part on the tensor cores. Per staged element it does twice the multiply-adds of the 64 x 64
+    /// tile, and per mma half the fragment loads: the 64 x 64 kernels spend most of their issue slots on the gathers
+    /// and shared-memory traffic around the tensor cores (H100, Nsight Compute: 0.62-0.77 warps issued per
+    /// scheduler and cycle), so those are what a larger tile divides.
+    /// </summary>
+    /// <param name="sa">shared, two stages of WideStageLength</param>
+    /// <param name="sb">shared, two stages of WideStageLength</param>
+    internal static void GemmBlockWide<TA, TB, TC, TP>(
+        TA a, TB b, TC c, TP policy, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TC : struct, IGemmOutput
+        where TP : struct, IStagePolicy
+    {
+        var sums = Stages<TA, TB, TP, Wide, Tf32MmaWide>(a, b, policy, default, sa, sb, WideTile, rows, cols, row0, col0, kBegin, kEnd);
+        StoreMmaWide(c, sums, rows, cols, row0, col0);
+    }
+
+    /// <summary>Plans both operands' slices for this thread and runs the reduction under the policy's schedule.</summary>
+    private static TS Stages<TA, TB, TP, TS, TM>(
+        TA a, TB b, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int edge, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TP : struct, IStagePolicy
+        where TS : struct
+        where TM : struct, IStageMath<TS>
+    {
+        int side = Group.DimX;
+        int tid = Group.IdxY * side + Group.IdxX;
+        int threads = side * Group.DimY;
+        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, edge, math.TensorCores);
+        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, edge, math.TensorCores);
+        var bt = new ColumnsFirst<TB>(b);
+        return policy.Prefetch
+            ? PrefetchingStages<TA, ColumnsFirst<TB>, TS, TM>(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
+            : OneStage<TA, ColumnsFirst<TB>, TS, TM>(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
+    }
 
     /// <summary>Adds one staged k-slice into a thread's 4 x 4 block by fp32 FMAs.</summary>
-    private static Quad ComputeStageFma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    internal static Quad ComputeStageFma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
     {
         int at = stage * GemmStageLength;
         for (int k = 0; k < GemmTileK; k++)
@@ -288,19 +372,23 @@ public sealed partial class IlgpuKernels
         return sums;
     }
 
-    /// <summary>Loads slots [first, Count) of both operands' slices for the stage at k0 into one stage buffer.</summary>
+    /// <summary>
+    /// Loads slots [first, Count) of both operands' slices for the stage at k0 into one stage buffer, four of each
+    /// at a time (Count is 4 on a GPU, 16 on the CPU accelerator, the same for both operands: 16 x edge / threads).
+    /// </summary>
     private static void LoadStage<TA, TB>(
         TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<float> stageA, ArrayView<float> stageB, int first, int rows, int cols, int row0, int col0, int k0, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
     {
-        for (int i = first; i < pa.Count; i++)
+        int keyA = a.Stage(k0);
+        int keyB = bt.Stage(k0);
+        for (int i = first; i < pa.Count; i += 4)
         {
-            StoreSlot(stageA, pa, i, LoadSlot(a, pa, i, row0, rows, k0, kEnd));
-        }
-        for (int i = first; i < pb.Count; i++)
-        {
-            StoreSlot(stageB, pb, i, LoadSlot(bt, pb, i, col0, cols, k0, kEnd));
+            var va = LoadSlots(a, pa, i, row0, rows, k0, kEnd, keyA);
+            var vb = LoadSlots(bt, pb, i, col0, cols, k0, kEnd, keyB);
+            StoreSlots(stageA, pa, i, va);
+            StoreSlots(stageB, pb, i, vb);
         }
     }
 
@@ -309,41 +397,47 @@ public sealed partial class IlgpuKernels
     /// each. It holds the fewest registers (47 on sm_90), so the most blocks fit on a multiprocessor; a two-stage
     /// version without prefetch took 57 and ran slower on large grids.
     /// </summary>
-    private static Quad OneStage<TA, TB, TM>(
+    private static TS OneStage<TA, TB, TS, TM>(
         TA a, TB bt, TM math, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
-        where TM : struct, IStageMath
+        where TS : struct
+        where TM : struct, IStageMath<TS>
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
-        var sums = default(Quad);
+        var sums = default(TS);
         for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
         {
             LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, k0, kEnd);
             Group.Barrier();
-            sums = ComputeStage(math, sums, sa, sb, 0);
+            sums = math.Compute(sums, sa, sb, 0);
             Group.Barrier();
         }
         return sums;
     }
 
     /// <summary><see cref="PrefetchNext"/>'s schedule: two stages alternate, the next one's first slots prefetched.</summary>
-    private static Quad PrefetchingStages<TA, TB, TM>(
+    private static TS PrefetchingStages<TA, TB, TS, TM>(
         TA a, TB bt, TM math, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
-        where TM : struct, IStageMath
+        where TS : struct
+        where TM : struct, IStageMath<TS>
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
-        const int stageFloats = GemmStageLength * 4;
+        int stageFloats = math.StageLength * 4;
 
-        // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s.
-        LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, kBegin, kEnd);
+        // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s. An empty
+        // reduction (a stride phase no tap reaches) loads nothing: LoadSlot reads even outside the product.
+        if (kBegin < kEnd)
+        {
+            LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, kBegin, kEnd);
+        }
         Group.Barrier();
 
-        var sums = default(Quad);
+        var sums = default(TS);
         int current = 0;
         for (int k0 = kBegin; k0 < kEnd; k0 += GemmTileK)
         {
@@ -353,19 +447,19 @@ public sealed partial class IlgpuKernels
             var nextB = default(Slots4);
             if (more)
             {
-                nextA = Prefetch(a, pa, row0, rows, next, kEnd);
-                nextB = Prefetch(bt, pb, col0, cols, next, kEnd);
+                nextA = LoadSlots(a, pa, 0, row0, rows, next, kEnd, a.Stage(next));
+                nextB = LoadSlots(bt, pb, 0, col0, cols, next, kEnd, bt.Stage(next));
             }
 
-            sums = ComputeStage(math, sums, sa, sb, current);
+            sums = math.Compute(sums, sa, sb, current);
 
             if (more)
             {
                 // The other stage was last read before the previous barrier, so it is free to overwrite.
                 var stageA = fa.SubView((1 - current) * stageFloats, stageFloats);
                 var stageB = fb.SubView((1 - current) * stageFloats, stageFloats);
-                StoreSlots(stageA, pa, nextA);
-                StoreSlots(stageB, pb, nextB);
+                StoreSlots(stageA, pa, 0, nextA);
+                StoreSlots(stageB, pb, 0, nextB);
                 LoadStage(a, bt, pa, pb, stageA, stageB, 4, rows, cols, row0, col0, next, kEnd);
             }
             Group.Barrier();
@@ -378,6 +472,12 @@ public sealed partial class IlgpuKernels
     internal struct Quad
     {
         public float S00, S01, S02, S03, S10, S11, S12, S13, S20, S21, S22, S23, S30, S31, S32, S33;
+    }
+
+    /// <summary>A thread's sums in the wide tile: four 16 x 32 warp tiles stacked down the warp's 64 rows.</summary>
+    internal struct Wide
+    {
+        public Quad T0, T1, T2, T3;
     }
 
     private static Quad Fma(Quad q, Float4 a, Float4 b)
@@ -425,12 +525,13 @@ public sealed partial class IlgpuKernels
 
     /// <summary>
     /// The launch shape for a (rows x cols) product split into <paramref name="splits"/> reduction slices:
-    /// grid x = column blocks, y = row blocks (CUDA allows 65535 there), z = slices.
+    /// grid x = column blocks, y = row blocks (CUDA allows 65535 there), z = slices; blocks of
+    /// <see cref="GemmBlockEdge"/>, or of <see cref="WideTile"/> for the wide tensor-core tile.
     /// </summary>
-    internal KernelConfig GemmConfig(int rows, int cols, int splits = 1)
+    internal KernelConfig GemmConfig(int rows, int cols, int splits = 1, bool wide = false)
     {
         int side = GemmGroupSide;
-        int edge = 4 * side;
+        int edge = wide ? WideTile : 4 * side;
         int rowBlocks = (rows + edge - 1) / edge;
         if (rowBlocks > MaxGridY)
         {
@@ -451,7 +552,7 @@ public sealed partial class IlgpuKernels
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
-        where TM : struct, IStageMath
+        where TM : struct, IStageMath<Quad>
     {
         var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
         var sb = SharedMemory.Allocate<Float4>(GemmSharedLength);
@@ -459,5 +560,19 @@ public sealed partial class IlgpuKernels
         int kBegin = Grid.IdxZ * chunk;
         int kEnd = kBegin + chunk < depth ? kBegin + chunk : depth;
         GemmBlock(a, b, c, policy, math, sa, sb, rows, cols, Grid.IdxY * edge, Grid.IdxX * edge, kBegin, kEnd);
+    }
+
+    /// <summary><see cref="GemmGridBlock"/> for the wide tensor-core tile (<see cref="GemmBlockWide"/>).</summary>
+    internal static void GemmGridBlockWide<TA, TB, TC, TP>(TA a, TB b, TC c, TP policy, int rows, int cols, int depth, int chunk)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TC : struct, IGemmOutput
+        where TP : struct, IStagePolicy
+    {
+        var sa = SharedMemory.Allocate<Float4>(WideSharedLength);
+        var sb = SharedMemory.Allocate<Float4>(WideSharedLength);
+        int kBegin = Grid.IdxZ * chunk;
+        int kEnd = kBegin + chunk < depth ? kBegin + chunk : depth;
+        GemmBlockWide(a, b, c, policy, sa, sb, rows, cols, Grid.IdxY * WideTile, Grid.IdxX * WideTile, kBegin, kEnd);
     }
 }

@@ -18,6 +18,10 @@ namespace EmpSsl.Kernels.Ilgpu;
 /// a3 = (g + 8, t + 4); B (8 x 8, col) b0 = (t, g), b1 = (t + 4, g); C c0, c1 = (g, 2t), (g, 2t + 1), c2, c3 the
 /// same at row g + 8. The staged slices are k-major ([k][m] and [k][n], row stride <see cref="MmaSharedStride"/>),
 /// so each fragment element is one scalar shared-memory load at a fixed offset, on a bank of its own.
+///
+/// The wide tile (<see cref="Tf32MmaWide"/>) is 128 x 128 for the same 256 threads: warp w owns rows 64 (w / 4) ..
+/// + 64 and columns 32 (w % 4) .. + 32, four of the 16 x 32 tiles above stacked, which share each k8 step's B
+/// fragments; its slices' row stride is 136 floats, again 8 banks past a multiple of 32.
 /// </summary>
 public sealed partial class IlgpuKernels
 {
@@ -32,20 +36,20 @@ public sealed partial class IlgpuKernels
         public readonly int G;
         public readonly int T;
 
-        public MmaLane(int tid)
+        public MmaLane(int tid, bool wide)
         {
             int warp = tid >> 5;
-            Row = 16 * (warp >> 1);
-            Col = 32 * (warp & 1);
+            Row = wide ? 64 * (warp >> 2) : 16 * (warp >> 1);
+            Col = wide ? 32 * (warp & 3) : 32 * (warp & 1);
             G = (tid & 31) >> 2;
             T = tid & 3;
         }
 
-        public static MmaLane OfThread() => new(Group.IdxY * Group.DimX + Group.IdxX);
+        public static MmaLane OfThread(bool wide = false) => new(Group.IdxY * Group.DimX + Group.IdxX, wide);
     }
 
     /// <summary>Adds one staged k-slice (two k8 steps) into a warp's four 16 x 8 tiles on the tensor cores.</summary>
-    private static Quad ComputeStageMma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    internal static Quad ComputeStageMma(Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
@@ -57,12 +61,54 @@ public sealed partial class IlgpuKernels
         {
             int k0 = at + (kk + lane.T) * MmaSharedStride;
             int k4 = k0 + 4 * MmaSharedStride;
-            var a = new TfA(Bits(fa[k0 + m]), Bits(fa[k0 + m + 8]), Bits(fa[k4 + m]), Bits(fa[k4 + m + 8]));
-            (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, Bits(fb[k0 + n]), Bits(fb[k4 + n]), sums.S00, sums.S01, sums.S02, sums.S03);
-            (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, Bits(fb[k0 + n + 8]), Bits(fb[k4 + n + 8]), sums.S10, sums.S11, sums.S12, sums.S13);
-            (sums.S20, sums.S21, sums.S22, sums.S23) = Mma(a, Bits(fb[k0 + n + 16]), Bits(fb[k4 + n + 16]), sums.S20, sums.S21, sums.S22, sums.S23);
-            (sums.S30, sums.S31, sums.S32, sums.S33) = Mma(a, Bits(fb[k0 + n + 24]), Bits(fb[k4 + n + 24]), sums.S30, sums.S31, sums.S32, sums.S33);
+            sums = MmaRow(sums, FragmentA(fa, k0, k4, m), FragmentsB(fb, k0, k4, n));
         }
+        return sums;
+    }
+
+    /// <summary>
+    /// Adds one staged k-slice into a warp's 64 x 32 part of the wide tile: per k8 step the four 16 x 8 B fragments
+    /// are loaded once and serve all four row tiles.
+    /// </summary>
+    internal static Wide ComputeStageMmaWide(Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    {
+        const int stride = WideTile + 8;
+        var fa = sa.Cast<float>();
+        var fb = sb.Cast<float>();
+        var lane = MmaLane.OfThread(wide: true);
+        int m = lane.Row + lane.G;
+        int n = lane.Col + lane.G;
+        int at = stage * WideStageLength * 4;
+        for (int kk = 0; kk < GemmTileK; kk += 8)
+        {
+            int k0 = at + (kk + lane.T) * stride;
+            int k4 = k0 + 4 * stride;
+            var b = FragmentsB(fb, k0, k4, n);
+            sums.T0 = MmaRow(sums.T0, FragmentA(fa, k0, k4, m), b);
+            sums.T1 = MmaRow(sums.T1, FragmentA(fa, k0, k4, m + 16), b);
+            sums.T2 = MmaRow(sums.T2, FragmentA(fa, k0, k4, m + 32), b);
+            sums.T3 = MmaRow(sums.T3, FragmentA(fa, k0, k4, m + 48), b);
+        }
+        return sums;
+    }
+
+    /// <summary>A lane's A fragment of the 16 x 8 tile at rows m - g .. of the k8 step whose rows t, t + 4 start at k0, k4.</summary>
+    private static TfA FragmentA(ArrayView<float> fa, int k0, int k4, int m)
+        => new(Bits(fa[k0 + m]), Bits(fa[k0 + m + 8]), Bits(fa[k4 + m]), Bits(fa[k4 + m + 8]));
+
+    /// <summary>A lane's B fragments of the four 8 x 8 tiles at columns n - g, + 8, + 16, + 24.</summary>
+    private static TfB FragmentsB(ArrayView<float> fb, int k0, int k4, int n)
+        => new(
+            Bits(fb[k0 + n]), Bits(fb[k4 + n]), Bits(fb[k0 + n + 8]), Bits(fb[k4 + n + 8]),
+            Bits(fb[k0 + n + 16]), Bits(fb[k4 + n + 16]), Bits(fb[k0 + n + 24]), Bits(fb[k4 + n + 24]));
+
+    /// <summary>One k8 step of a warp's 16 x 32 tile: four mma.sync, one per 16 x 8 tile.</summary>
+    private static Quad MmaRow(Quad sums, TfA a, TfB b)
+    {
+        (sums.S00, sums.S01, sums.S02, sums.S03) = Mma(a, b.B0, b.B1, sums.S00, sums.S01, sums.S02, sums.S03);
+        (sums.S10, sums.S11, sums.S12, sums.S13) = Mma(a, b.B2, b.B3, sums.S10, sums.S11, sums.S12, sums.S13);
+        (sums.S20, sums.S21, sums.S22, sums.S23) = Mma(a, b.B4, b.B5, sums.S20, sums.S21, sums.S22, sums.S23);
+        (sums.S30, sums.S31, sums.S32, sums.S33) = Mma(a, b.B6, b.B7, sums.S30, sums.S31, sums.S32, sums.S33);
         return sums;
     }
 
@@ -71,8 +117,26 @@ public sealed partial class IlgpuKernels
         where TC : struct, IGemmOutput
     {
         var lane = MmaLane.OfThread();
+        StoreMmaTile(c, q, rows, cols, row0 + lane.Row + lane.G, col0 + lane.Col + 2 * lane.T);
+    }
+
+    /// <summary>Hands a warp's 64 x 32 part of the wide tile to the output, one 16 x 32 tile at a time.</summary>
+    private static void StoreMmaWide<TC>(TC c, Wide w, int rows, int cols, int row0, int col0)
+        where TC : struct, IGemmOutput
+    {
+        var lane = MmaLane.OfThread(wide: true);
         int row = row0 + lane.Row + lane.G;
         int col = col0 + lane.Col + 2 * lane.T;
+        StoreMmaTile(c, w.T0, rows, cols, row, col);
+        StoreMmaTile(c, w.T1, rows, cols, row + 16, col);
+        StoreMmaTile(c, w.T2, rows, cols, row + 32, col);
+        StoreMmaTile(c, w.T3, rows, cols, row + 48, col);
+    }
+
+    /// <summary>One 16 x 32 warp tile: the lane's rows row and row + 8, columns col + 8 j and col + 8 j + 1.</summary>
+    private static void StoreMmaTile<TC>(TC c, Quad q, int rows, int cols, int row, int col)
+        where TC : struct, IGemmOutput
+    {
         StorePair(c, rows, cols, row, col, q.S00, q.S01);
         StorePair(c, rows, cols, row + 8, col, q.S02, q.S03);
         StorePair(c, rows, cols, row, col + 8, q.S10, q.S11);
@@ -103,6 +167,9 @@ public sealed partial class IlgpuKernels
 
     /// <summary>A lane's A fragment of one 16 x 8 TF32 tile.</summary>
     private readonly record struct TfA(uint A0, uint A1, uint A2, uint A3);
+
+    /// <summary>A lane's B fragments of four neighbouring 8 x 8 TF32 tiles, two registers each.</summary>
+    private readonly record struct TfB(uint B0, uint B1, uint B2, uint B3, uint B4, uint B5, uint B6, uint B7);
 
     /// <summary>
     /// D = A B + C for one 16 x 8 x 8 TF32 tile of the warp. Only CUDA has the instruction; the host picks the

@@ -9,11 +9,13 @@ namespace EmpSsl.Kernels.Tests;
 /// Convolution forward, backward-data and backward-weight against the spec, on odd spatial sizes (7x5), channel
 /// counts that are not multiples of 16, batch 1, both strides, both paddings, and the 7x7/2 ImageNet stem.
 /// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>); CUDA also runs
-/// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound. The cpu
+/// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound, in
+/// both blocks (<see cref="ConvTile"/>: the tile is pinned, so each case runs the block its class names). The cpu
 /// backend runs them as it chooses and with Winograd pinned; its Winograd shapes are held to Tol.Winograd.
 /// </summary>
 public abstract class Conv2dConformance(
-    string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false, ConvolutionPath cpuPath = ConvolutionPath.Auto)
+    string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false, ConvolutionPath cpuPath = ConvolutionPath.Auto,
+    ConvTile tile = ConvTile.Narrow)
     : BackendTest(backend)
 {
     /// <summary>TF32's bound on the tensor cores; Winograd's where the cpu backend takes that path; else GEMM's.</summary>
@@ -30,6 +32,7 @@ public abstract class Conv2dConformance(
             {
                 ilgpu.ConvPrefetch = prefetch;
                 ilgpu.Tf32Convolutions = tf32;
+                ilgpu.ConvTile = tile;
             }
             if (k is CpuKernels cpu)
             {
@@ -100,7 +103,7 @@ public abstract class Conv2dConformance(
     }
 
     private static IEnumerable<string> CaseNames() =>
-        ["3x3 s1 p1", "3x3 s2 p1", "3x3 s1 p0", "1x1 s1 p0", "1x1 s2 p0", "7x7 s2 p3 stem", "3x3 s1 p1 wide"];
+        ["3x3 s1 p1", "3x3 s2 p1", "3x3 s1 p0", "1x1 s1 p0", "1x1 s2 p0", "7x7 s2 p3 stem", "3x3 s1 p1 wide", "3x3 s1 p1 taps", "3x3 s2 p1 taps"];
 
     /// <summary>Named cases so the test list reads well; the sizes shrink on ILGPU's CPU accelerator.</summary>
     private Conv2dShape Shape(string name) => (name, Tiny) switch
@@ -114,6 +117,12 @@ public abstract class Conv2dConformance(
         ("7x7 s2 p3 stem", false) => new(N: 2, C: 3, H: 32, W: 30, K: 16, R: 7, Stride: 2, Pad: 3),
         ("3x3 s1 p1 wide", true) => new(N: 1, C: 18, H: 4, W: 3, K: 20, R: 3, Stride: 1, Pad: 1),
         ("3x3 s1 p1 wide", false) => new(N: 2, C: 64, H: 8, W: 8, K: 72, R: 3, Stride: 1, Pad: 1),
+        // Channels a multiple of every block edge (16 on the CPU accelerator, 64 and 128 on a GPU), so that a
+        // tap-major reduction's stages and the blocks line up with whole taps, with K just past a block edge.
+        ("3x3 s1 p1 taps", true) => new(N: 1, C: 16, H: 5, W: 4, K: 20, R: 3, Stride: 1, Pad: 1),
+        ("3x3 s1 p1 taps", false) => new(N: 2, C: 128, H: 6, W: 5, K: 136, R: 3, Stride: 1, Pad: 1),
+        ("3x3 s2 p1 taps", true) => new(N: 1, C: 32, H: 7, W: 5, K: 16, R: 3, Stride: 2, Pad: 1),
+        ("3x3 s2 p1 taps", false) => new(N: 2, C: 128, H: 9, W: 7, K: 130, R: 3, Stride: 2, Pad: 1),
         _ => throw new ArgumentException($"no conv case '{name}'"),
     };
 }
@@ -141,3 +150,9 @@ public sealed class Conv2dConformanceCudaTf32() : Conv2dConformance(Backends.Cud
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCudaTf32LoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32Wide() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, tf32: true, tile: ConvTile.Wide);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32WideLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true, tile: ConvTile.Wide);

@@ -3,7 +3,9 @@
 # the CUDA conformance suite, then the kernel and step benchmarks on CUDA. Every log and JSON file is packed into
 # $OUT/suite.tgz (the device tool returns at most 8 files).
 # Usage: tools/device/gpu-suite.sh [tests] [quick] [quick-tf32] [step] [step-tf32] [ptxas] [torch] [fmnist]
-#        [fmnist-full] [fmnist-tf32] [prefetch-tf32] [sweep]
+#        [fmnist-full] [fmnist-tf32] [prefetch-tf32] [sweep] [base-step-tf32] [base-quick-tf32]
+#        [tile-tf32]
+#        base-*: the same benchmark from .gpu/base.tar.xz, an earlier bundle kept for an A/B in one call
 #        (no argument: tests quick step; tests needs `bundle.sh tests`, fmnist needs `bundle.sh train`)
 set -uo pipefail
 RESULT=${OUT:-/tmp/out}; OUT=/tmp/suite; mkdir -p "$RESULT" "$OUT"
@@ -34,6 +36,23 @@ for w in $what; do
         run "quick-tf32-$p" 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --prefetch $p --json "$OUT/quick-tf32-$p.json"
         run "step-tf32-$p-b100" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch 100 --patches 20 --device cuda --tf32 --prefetch $p --json "$OUT/step-tf32-$p-b100.json"
       done ;;
+    tile-tf32)
+      # The TF32 convolutions in each block, pinned (auto is what quick-tf32 and step-tf32 run).
+      for t in narrow wide; do
+        run "quick-tf32-$t" 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --tile $t --json "$OUT/quick-tf32-$t.json"
+        for b in 8 100; do
+          run "step-tf32-$t-b$b" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --tf32 --tile $t --json "$OUT/step-tf32-$t-b$b.json"
+        done
+      done ;;
+    base-step-tf32|base-quick-tf32)
+      [ -d /opt/base ] || { mkdir -p /opt/base && tar -C /opt/base -xJf .gpu/base.tar.xz; } || exit 1
+      if [ "$w" = base-quick-tf32 ]; then
+        run base-quick-cuda-tf32 200 dotnet /opt/base/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --json "$OUT/base-quick-cuda-tf32.json"
+      else
+        for b in 8 100; do
+          run "base-step-tf32-cuda-b$b" 150 dotnet /opt/base/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --tf32 --json "$OUT/base-step-tf32-cuda-b$b.json"
+        done
+      fi ;;
     step|step-tf32)
       tf=""; [ "$w" = step-tf32 ] && tf="--tf32"
       for b in 8 100; do
