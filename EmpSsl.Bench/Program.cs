@@ -27,7 +27,7 @@ if (args.Length > 0 && args[0] == "quick")
                 prefetch = Prefetch(value);
                 i++;
                 break;
-            case "--tile" when value is "auto" or "narrow" or "wide":
+            case "--tile" when value is "auto" or "narrow" or "wide" or "flat":
                 tile = Tile(value);
                 i++;
                 break;
@@ -44,7 +44,7 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never] [--tile auto|narrow|wide]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never] [--tile auto|narrow|wide|flat]");
                 return 2;
         }
     }
@@ -158,9 +158,9 @@ if (args.Length > 0 && args[0] == "step")
             case "--device": device = v; break;
             case "--conv" when EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(v, out var path): stepConv = path; break;
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
-            case "--tile" when v is "auto" or "narrow" or "wide": stepTile = Tile(v); break;
+            case "--tile" when v is "auto" or "narrow" or "wide" or "flat": stepTile = Tile(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never --tile auto|narrow|wide");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never --tile auto|narrow|wide|flat");
                 return 2;
         }
     }
@@ -223,6 +223,7 @@ static EmpSsl.Kernels.Ilgpu.ConvTile Tile(string name) => name switch
 {
     "narrow" => EmpSsl.Kernels.Ilgpu.ConvTile.Narrow,
     "wide" => EmpSsl.Kernels.Ilgpu.ConvTile.Wide,
+    "flat" => EmpSsl.Kernels.Ilgpu.ConvTile.Flat,
     _ => EmpSsl.Kernels.Ilgpu.ConvTile.Auto,
 };
 

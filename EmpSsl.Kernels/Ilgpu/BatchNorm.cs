@@ -20,14 +20,15 @@ public sealed partial class IlgpuKernels
             ("runningMean", runningMean, true), ("runningVar", runningVar, true), ("gamma", gamma, true), ("beta", beta, true));
         int splits = BatchNormSplits(s);
         var partials = ReduceScratch(2L * s.C * splits);
-        Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormStatsPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), s, splits);
+        var planes = new BatchNormPlanes(s);
+        Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes, int>(BatchNormStatsPartialsKernel))(
+            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), s, planes, splits);
         Load("BatchNormStats", a => a.LoadAutoGroupedStreamKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormStatsKernel))(
             s.C, V(saveMean), V(saveInvStd), V(runningMean), V(runningVar), partials, s, splits);
         Load("BatchNormApply", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormApplyKernel))(
-            s.Length, V(y), V(x), V(gamma), V(beta), V(saveMean), V(saveInvStd), s);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormPlanes>(BatchNormApplyKernel))(
+            s.Length, V(y), V(x), V(gamma), V(beta), V(saveMean), V(saveInvStd), planes);
     }
 
     public void BatchNormForwardEval(DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar, in BatchNormShape s)
@@ -35,8 +36,8 @@ public sealed partial class IlgpuKernels
         Checks.BatchNorm("BatchNormForwardEval", s, x, ("y", y, false), ("gamma", gamma, true), ("beta", beta, true),
             ("runningMean", runningMean, true), ("runningVar", runningVar, true));
         Load("BatchNormForwardEval", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormForwardEvalKernel))(
-            s.Length, V(y), V(x), V(gamma), V(beta), V(runningMean), V(runningVar), s);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes>(BatchNormForwardEvalKernel))(
+            s.Length, V(y), V(x), V(gamma), V(beta), V(runningMean), V(runningVar), s, new BatchNormPlanes(s));
     }
 
     public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
@@ -47,15 +48,16 @@ public sealed partial class IlgpuKernels
         var scratch = ReduceScratch(2L * s.C * splits + 2L * s.C);
         var partials = scratch.SubView(0, 2L * s.C * splits);
         var sums = scratch.SubView(2L * s.C * splits, 2L * s.C);
+        var planes = new BatchNormPlanes(s);
         Load("BatchNormBackwardPartials", a => a.LoadStreamKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormBackwardPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), V(saveMean), V(saveInvStd), s, splits);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes, int>(BatchNormBackwardPartialsKernel))(
+            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), V(saveMean), V(saveInvStd), s, planes, splits);
         Load("BatchNormBackwardSums", a => a.LoadAutoGroupedStreamKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormBackwardSumsKernel))(
             s.C, sums, V(dgamma), V(dbeta), partials, s, splits);
         Load("BatchNormBackwardData", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormBackwardDataKernel))(
-            s.Length, V(dx), V(dy), V(x), V(gamma), V(saveMean), V(saveInvStd), sums, s);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes>(BatchNormBackwardDataKernel))(
+            s.Length, V(dx), V(dy), V(x), V(gamma), V(saveMean), V(saveInvStd), sums, s, planes);
     }
 
     /// <summary>
@@ -77,7 +79,7 @@ public sealed partial class IlgpuKernels
     /// </summary>
     /// <param name="partials">(2, C, splits)</param>
     /// <param name="x">(N, C, HW)</param>
-    internal static void BatchNormStatsPartialsKernel(ArrayView<float> partials, ArrayView<float> x, BatchNormShape s, int splits)
+    internal static void BatchNormStatsPartialsKernel(ArrayView<float> partials, ArrayView<float> x, BatchNormShape s, BatchNormPlanes planes, int splits)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
         int c = Grid.IdxX / splits;
@@ -87,14 +89,14 @@ public sealed partial class IlgpuKernels
         float sum = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
-            sum += x[ChannelOffset(s, c, i)];
+            sum += x[planes.ChannelOffset(c, i)];
         }
         sum = ReduceGroup.Sum(shared, sum);
         float mean = end > start ? sum / (end - start) : 0f;
         float centred = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
-            float d = x[ChannelOffset(s, c, i)] - mean;
+            float d = x[planes.ChannelOffset(c, i)] - mean;
             centred += d * d;
         }
         centred = ReduceGroup.Sum(shared, centred);
@@ -154,9 +156,9 @@ public sealed partial class IlgpuKernels
     /// <param name="invStd">(C)</param>
     internal static void BatchNormApplyKernel(
         Index1D i, ArrayView<float> y, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> mean, ArrayView<float> invStd, BatchNormShape s)
+        ArrayView<float> mean, ArrayView<float> invStd, BatchNormPlanes planes)
     {
-        int c = i / s.HW % s.C;
+        int c = planes.Channel(i);
         y[i] = (x[i] - mean[c]) * invStd[c] * gamma[c] + beta[c];
     }
 
@@ -168,9 +170,9 @@ public sealed partial class IlgpuKernels
     /// <param name="runningVar">(C)</param>
     internal static void BatchNormForwardEvalKernel(
         Index1D i, ArrayView<float> y, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape s)
+        ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape s, BatchNormPlanes planes)
     {
-        int c = i / s.HW % s.C;
+        int c = planes.Channel(i);
         y[i] = (x[i] - runningMean[c]) * XMath.Rsqrt(runningVar[c] + s.Eps) * gamma[c] + beta[c];
     }
 
@@ -184,7 +186,8 @@ public sealed partial class IlgpuKernels
     /// <param name="mean">(C)</param>
     /// <param name="invStd">(C)</param>
     internal static void BatchNormBackwardPartialsKernel(
-        ArrayView<float> partials, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, BatchNormShape s, int splits)
+        ArrayView<float> partials, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, BatchNormShape s,
+        BatchNormPlanes planes, int splits)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
         int c = Grid.IdxX / splits;
@@ -196,7 +199,7 @@ public sealed partial class IlgpuKernels
         float sumDyXhat = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
-            long at = ChannelOffset(s, c, i);
+            long at = planes.ChannelOffset(c, i);
             float g = dy[at];
             sumDy += g;
             sumDyXhat += g * (x[at] - mu);
@@ -243,9 +246,9 @@ public sealed partial class IlgpuKernels
     /// <param name="sums">(2, C) from BatchNormBackwardSumsKernel</param>
     internal static void BatchNormBackwardDataKernel(
         Index1D i, ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
-        ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> sums, BatchNormShape s)
+        ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> sums, BatchNormShape s, BatchNormPlanes planes)
     {
-        int c = i / s.HW % s.C;
+        int c = planes.Channel(i);
         float count = s.N * s.HW;
         float k = invStd[c];
         float xhat = (x[i] - mean[c]) * k;
@@ -254,11 +257,30 @@ public sealed partial class IlgpuKernels
 
     /// <summary>Where piece p of a channel's count values starts: pieces differ in size by at most one.</summary>
     private static int PieceStart(int count, int splits, int p) => (int)((long)count * p / splits);
+}
+
+/// <summary>
+/// (N, C, HW) index arithmetic for the BatchNorm kernels, with the divisions by HW and C as multiplies
+/// (<see cref="ConvDivisor"/>): GPUs have no integer divide, and these kernels split every element's index.
+/// </summary>
+internal readonly struct BatchNormPlanes(in BatchNormShape s)
+{
+    private readonly int _c = s.C;
+    private readonly int _hw = s.HW;
+    private readonly ConvDivisor _byHW = new(s.HW);
+    private readonly ConvDivisor _byC = new(s.C);
+
+    /// <summary>The channel of flat index i of (N, C, HW).</summary>
+    public int Channel(int i)
+    {
+        int plane = _byHW.Divide(i);
+        return plane - _byC.Divide(plane) * _c;
+    }
 
     /// <summary>Where the i-th of channel c's N*HW values lies in (N, C, HW).</summary>
-    private static long ChannelOffset(BatchNormShape s, int c, int i)
+    public long ChannelOffset(int c, int i)
     {
-        int n = i / s.HW;
-        return ((long)n * s.C + c) * s.HW + (i - n * s.HW);
+        int n = _byHW.Divide(i);
+        return ((long)n * _c + c) * _hw + (i - n * _hw);
     }
 }

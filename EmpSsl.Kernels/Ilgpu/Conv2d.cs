@@ -20,7 +20,10 @@ public enum ConvPrefetch
 /// <summary>Which block the TF32 convolutions use (<see cref="IlgpuKernels.ConvTile"/>).</summary>
 public enum ConvTile
 {
-    /// <summary>The wide block where both sides of the product fill it and the grid is large; else the 64 x 64 one.</summary>
+    /// <summary>
+    /// The 128 x 128 block where both sides of the product fill it, the 64 x 256 one where only its columns do,
+    /// each only on a grid large enough; else the 64 x 64 one.
+    /// </summary>
     Auto,
 
     /// <summary>Always the 64 x 64 block.</summary>
@@ -28,6 +31,9 @@ public enum ConvTile
 
     /// <summary>Always the 128 x 128 block (TF32 only).</summary>
     Wide,
+
+    /// <summary>The 64 x 256 block for forward and backward-data, the 64 x 64 one for backward-weight (TF32 only).</summary>
+    Flat,
 }
 
 /// <summary>
@@ -52,30 +58,42 @@ public sealed partial class IlgpuKernels
     private const int ConvPrefetchBelowBlocksPerMultiprocessor = 3;
 
     /// <summary>
-    /// The wide TF32 tile (128 x 128) needs at least this many of its blocks per multiprocessor (2 fit at a time) to
-    /// be picked by <see cref="ConvTile.Auto"/>, so that its grid still fills the machine.
+    /// The big TF32 tiles (128 x 128, 64 x 256) need at least this many of their blocks per multiprocessor (2 fit at
+    /// a time) to be picked by <see cref="ConvTile.Auto"/>, so that their grid still fills the machine.
     /// </summary>
     private const int WideBlocksPerMultiprocessor = 4;
 
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
 
-    /// <summary>Pins the TF32 convolutions' block (the tests run both); fp32 always uses the 64 x 64 one.</summary>
+    /// <summary>Pins the TF32 convolutions' block (the tests run each); fp32 always uses the 64 x 64 one.</summary>
     public ConvTile ConvTile { get; set; } = ConvTile.Auto;
 
     /// <summary>
-    /// Whether a TF32 (rows x cols) product takes the wide tile: under Auto, when both sides fill its 128 and the
-    /// grid gives each multiprocessor <see cref="WideBlocksPerMultiprocessor"/> blocks; a 64-channel side would leave
-    /// half of each block idle.
+    /// The block of a (rows x cols) product: 64 x 64 in fp32; in TF32 as pinned, or under Auto the 128 x 128 block
+    /// where both sides fill it, the 64 x 256 one where only the columns do (64-channel layers; not for
+    /// backward-weight, whose 576 columns would leave a quarter of the last block idle), each only where the grid
+    /// gives every multiprocessor <see cref="WideBlocksPerMultiprocessor"/> blocks.
     /// </summary>
-    private bool WideFor(int rows, int cols, int splits = 1) => Tf32Convolutions && ConvTile switch
+    private ConvTile TileFor(int rows, int cols, bool weight, int splits = 1)
     {
-        ConvTile.Wide => true,
-        ConvTile.Narrow => false,
-        _ => rows >= WideTile && cols >= WideTile
-            && (long)((rows + WideTile - 1) / WideTile) * ((cols + WideTile - 1) / WideTile) * splits
-               >= WideBlocksPerMultiprocessor * Accelerator.NumMultiprocessors,
-    };
+        if (!Tf32Convolutions)
+        {
+            return ConvTile.Narrow;
+        }
+        if (ConvTile != ConvTile.Auto)
+        {
+            return ConvTile == ConvTile.Flat && weight ? ConvTile.Narrow : ConvTile;
+        }
+        long enough = (long)WideBlocksPerMultiprocessor * Accelerator.NumMultiprocessors;
+        if (rows >= WideTile && cols >= WideTile && Blocks(rows, WideTile) * Blocks(cols, WideTile) * splits >= enough)
+        {
+            return ConvTile.Wide;
+        }
+        return !weight && rows <= GemmMaxTile && cols >= FlatTile && Blocks(cols, FlatTile) >= enough ? ConvTile.Flat : ConvTile.Narrow;
+    }
+
+    private static long Blocks(int extent, int edge) => (extent + edge - 1) / edge;
 
     private bool PrefetchFor(KernelConfig config, bool weight) => ConvPrefetch switch
     {
@@ -106,22 +124,23 @@ public sealed partial class IlgpuKernels
     private bool _tf32Convolutions;
 
     /// <summary>
-    /// Index into a pass's six entry points: [fp32, fp32 prefetch, TF32, TF32 prefetch, TF32 wide, TF32 wide
-    /// prefetch]; TF32 is 2 and up.
+    /// Index into a pass's entry points: [fp32, fp32 prefetch, TF32, TF32 prefetch, 128 x 128, its prefetch,
+    /// 64 x 256, its prefetch] (backward-weight has the first six); TF32 is 2 and up.
     /// </summary>
-    private int ConvVariant(KernelConfig config, bool weight, bool wide)
-        => (wide ? 4 : Tf32Convolutions ? 2 : 0) + (PrefetchFor(config, weight) ? 1 : 0);
+    private int ConvVariant(KernelConfig config, bool weight, ConvTile tile)
+        => (tile == ConvTile.Flat ? 6 : tile == ConvTile.Wide ? 4 : Tf32Convolutions ? 2 : 0) + (PrefetchFor(config, weight) ? 1 : 0);
 
     private static readonly Action<ConvWeightTaps, ConvInputColumns, ConvOutputStore, int, int, int>[] ForwardKernels =
     [
         Conv2dForwardKernel, Conv2dForwardPrefetchKernel, Conv2dForwardTf32Kernel, Conv2dForwardTf32PrefetchKernel,
-        Conv2dForwardTf32WideKernel, Conv2dForwardTf32WidePrefetchKernel,
+        Conv2dForwardTf32WideKernel, Conv2dForwardTf32WidePrefetchKernel, Conv2dForwardTf32FlatKernel, Conv2dForwardTf32FlatPrefetchKernel,
     ];
 
     private static readonly Action<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseStore, int, int, int>[] BackwardDataKernels =
     [
         Conv2dBackwardDataKernel, Conv2dBackwardDataPrefetchKernel, Conv2dBackwardDataTf32Kernel, Conv2dBackwardDataTf32PrefetchKernel,
         Conv2dBackwardDataTf32WideKernel, Conv2dBackwardDataTf32WidePrefetchKernel,
+        Conv2dBackwardDataTf32FlatKernel, Conv2dBackwardDataTf32FlatPrefetchKernel,
     ];
 
     private static readonly Action<ConvGradOutputRows, ConvInputRows, ConvWeightAccumulate, int, int, int, int>[] BackwardWeightKernels =
@@ -137,9 +156,9 @@ public sealed partial class IlgpuKernels
         int rows = s.K;
         int cols = s.N * s.OutH * s.OutW;
         int depth = d.TapDepth;
-        bool wide = WideFor(rows, cols);
-        var config = GemmConfig(rows, cols, wide: wide);
-        int v = ConvVariant(config, weight: false, wide);
+        var tile = TileFor(rows, cols, weight: false);
+        var config = GemmConfig(rows, cols, tile: tile);
+        int v = ConvVariant(config, weight: false, tile);
         var kernel = Load($"Conv2dForward{v}", acc => v >= 2 ? LoadPromoted(ForwardKernels[v]) : acc.LoadStreamKernel(ForwardKernels[v]));
         kernel(config, new ConvWeightTaps(V(w), d), new ConvInputColumns(V(x), d), new ConvOutputStore(V(y), d), rows, cols, depth);
     }
@@ -159,9 +178,9 @@ public sealed partial class IlgpuKernels
                     continue;
                 }
                 // A phase that no tap reaches (1x1 stride 2, odd pixels) runs with depth 0 and writes its zeros.
-                bool wide = WideFor(s.C, cols);
-                var config = GemmConfig(s.C, cols, wide: wide);
-                int v = ConvVariant(config, weight: false, wide);
+                var tile = TileFor(s.C, cols, weight: false);
+                var config = GemmConfig(s.C, cols, tile: tile);
+                int v = ConvVariant(config, weight: false, tile);
                 var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
                 kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p),
                     s.C, cols, p.Taps * d.Kp);
@@ -178,13 +197,13 @@ public sealed partial class IlgpuKernels
         int depth = s.N * s.OutH * s.OutW;
         // The wide tile decides on its own split: 4 of its blocks per multiprocessor do the work of 16 narrow ones.
         var (splits, chunk) = WeightSplits(rows, cols, depth, GemmBlockEdge, ConvSplitBlocksPerMultiprocessor);
-        bool wide = WideFor(rows, cols, WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor).Splits);
-        if (wide)
+        var tile = TileFor(rows, cols, weight: true, WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor).Splits);
+        if (tile == ConvTile.Wide)
         {
             (splits, chunk) = WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor);
         }
-        var config = GemmConfig(rows, cols, splits, wide);
-        int v = ConvVariant(config, weight: true, wide);
+        var config = GemmConfig(rows, cols, splits, tile);
+        int v = ConvVariant(config, weight: true, tile);
         var kernel = Load($"Conv2dBackwardWeight{v}", acc => v >= 2 ? LoadPromoted(BackwardWeightKernels[v]) : acc.LoadStreamKernel(BackwardWeightKernels[v]));
         kernel(config, new ConvGradOutputRows(V(dy), d), new ConvInputRows(V(x), d), new ConvWeightAccumulate(V(dw), cols),
             rows, cols, depth, chunk);
@@ -224,6 +243,12 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dForwardTf32WidePrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockWide(w, x, y, default(PrefetchNext), rows, cols, depth, depth);
 
+    internal static void Conv2dForwardTf32FlatKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+        => GemmGridBlockFlat(w, x, y, default(LoadAfter), rows, cols, depth);
+
+    internal static void Conv2dForwardTf32FlatPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
+        => GemmGridBlockFlat(w, x, y, default(PrefetchNext), rows, cols, depth);
+
     /// <summary>One stride phase of dx (see <see cref="ConvPhase"/>).</summary>
     /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, Taps Kp)</param>
     /// <param name="dy">dy (N, K, OH, OW) seen as (Taps Kp, N Pixels)</param>
@@ -245,6 +270,12 @@ public sealed partial class IlgpuKernels
 
     internal static void Conv2dBackwardDataTf32WidePrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlockWide(w, dy, dx, default(PrefetchNext), rows, cols, depth, depth);
+
+    internal static void Conv2dBackwardDataTf32FlatKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
+        => GemmGridBlockFlat(w, dy, dx, default(LoadAfter), rows, cols, depth);
+
+    internal static void Conv2dBackwardDataTf32FlatPrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
+        => GemmGridBlockFlat(w, dy, dx, default(PrefetchNext), rows, cols, depth);
 
     /// <param name="dy">dy (N, K, OH, OW) seen as (K, N OH OW)</param>
     /// <param name="x">x (N, C, H, W) seen as (N OH OW, C R R)</param>

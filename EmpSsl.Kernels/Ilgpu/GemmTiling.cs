@@ -61,7 +61,8 @@ internal readonly struct LoadAfter : IStagePolicy
 /// How a tiled product multiplies its staged slices into a thread's sums <typeparamref name="TS"/>:
 /// <see cref="Fp32Fma"/>, each thread's 4 x 4 block by fp32 FMAs; <see cref="Tf32Mma"/>, each warp's 16 x 32 block
 /// of a 64 x 64 tile on the tensor cores in TF32; <see cref="Tf32MmaWide"/>, each warp's 64 x 32 block of a
-/// 128 x 128 tile (CUDA only; see TensorCores.cs).
+/// 128 x 128 tile; <see cref="Tf32MmaFlat"/>, each warp's 32 x 64 block of a 64 x 256 tile (the last three CUDA
+/// only; see TensorCores.cs).
 /// </summary>
 internal interface IStageMath<TS>
     where TS : struct
@@ -69,8 +70,15 @@ internal interface IStageMath<TS>
     /// <summary>Whether the slices feed the tensor cores: staged as TF32, with a row stride of edge + 8.</summary>
     bool TensorCores { get; }
 
-    /// <summary>4-float vectors between the starts of the two alternating stages of one operand.</summary>
-    int StageLength { get; }
+    /// <summary>The block's rows and columns.</summary>
+    int EdgeA { get; }
+
+    int EdgeB { get; }
+
+    /// <summary>4-float vectors between the starts of the two alternating stages of each operand.</summary>
+    int StageLengthA { get; }
+
+    int StageLengthB { get; }
 
     TS Compute(TS sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage);
 }
@@ -79,7 +87,13 @@ internal readonly struct Fp32Fma : IStageMath<IlgpuKernels.Quad>
 {
     public bool TensorCores => false;
 
-    public int StageLength => IlgpuKernels.GemmStageLength;
+    public int EdgeA => 4 * Group.DimX;
+
+    public int EdgeB => 4 * Group.DimX;
+
+    public int StageLengthA => IlgpuKernels.GemmStageLength;
+
+    public int StageLengthB => IlgpuKernels.GemmStageLength;
 
     public IlgpuKernels.Quad Compute(IlgpuKernels.Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
         => IlgpuKernels.ComputeStageFma(sums, sa, sb, stage);
@@ -89,7 +103,13 @@ internal readonly struct Tf32Mma : IStageMath<IlgpuKernels.Quad>
 {
     public bool TensorCores => true;
 
-    public int StageLength => IlgpuKernels.GemmStageLength;
+    public int EdgeA => 4 * Group.DimX;
+
+    public int EdgeB => 4 * Group.DimX;
+
+    public int StageLengthA => IlgpuKernels.GemmStageLength;
+
+    public int StageLengthB => IlgpuKernels.GemmStageLength;
 
     public IlgpuKernels.Quad Compute(IlgpuKernels.Quad sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
         => IlgpuKernels.ComputeStageMma(sums, sa, sb, stage);
@@ -99,10 +119,32 @@ internal readonly struct Tf32MmaWide : IStageMath<IlgpuKernels.Wide>
 {
     public bool TensorCores => true;
 
-    public int StageLength => IlgpuKernels.WideStageLength;
+    public int EdgeA => IlgpuKernels.WideTile;
+
+    public int EdgeB => IlgpuKernels.WideTile;
+
+    public int StageLengthA => IlgpuKernels.WideStageLength;
+
+    public int StageLengthB => IlgpuKernels.WideStageLength;
 
     public IlgpuKernels.Wide Compute(IlgpuKernels.Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
-        => IlgpuKernels.ComputeStageMmaWide(sums, sa, sb, stage);
+        => IlgpuKernels.ComputeStageMmaBig(sums, sa, sb, stage, flat: false);
+}
+
+internal readonly struct Tf32MmaFlat : IStageMath<IlgpuKernels.Wide>
+{
+    public bool TensorCores => true;
+
+    public int EdgeA => IlgpuKernels.GemmMaxTile;
+
+    public int EdgeB => IlgpuKernels.FlatTile;
+
+    public int StageLengthA => IlgpuKernels.GemmStageLength;
+
+    public int StageLengthB => IlgpuKernels.FlatStageLength;
+
+    public IlgpuKernels.Wide Compute(IlgpuKernels.Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+        => IlgpuKernels.ComputeStageMmaBig(sums, sa, sb, stage, flat: true);
 }
 
 /// <summary>Where a tile's finished sums go (with alpha, beta, scatter or atomics as the op needs).</summary>
@@ -164,6 +206,15 @@ public sealed partial class IlgpuKernels
 
     /// <summary>4-float vectors in the two alternating stages of one operand of the wide tile.</summary>
     internal const int WideSharedLength = 2 * WideStageLength;
+
+    /// <summary>The columns of the flat tensor-core tile (<see cref="Tf32MmaFlat"/>), 64 rows by 256.</summary>
+    internal const int FlatTile = 256;
+
+    /// <summary>4-float vectors in one staged column slice of the flat tile: GemmTileK rows of FlatTile + 8 floats.</summary>
+    internal const int FlatStageLength = GemmTileK * (FlatTile + 8) / 4;
+
+    /// <summary>4-float vectors in the two alternating stages of the flat tile's column operand.</summary>
+    internal const int FlatSharedLength = 2 * FlatStageLength;
 
     /// <summary>4-float vectors in the two alternating stages of one operand.</summary>
     internal const int GemmSharedLength = 2 * GemmStageLength;
@@ -310,7 +361,7 @@ public sealed partial class IlgpuKernels
         where TP : struct, IStagePolicy
         where TM : struct, IStageMath<Quad>
     {
-        var sums = Stages<TA, TB, TP, Quad, TM>(a, b, policy, math, sa, sb, 4 * Group.DimX, rows, cols, row0, col0, kBegin, kEnd);
+        var sums = Stages<TA, TB, TP, Quad, TM>(a, b, policy, math, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
         if (math.TensorCores)
         {
             StoreMma(c, sums, rows, cols, row0, col0);
@@ -322,28 +373,30 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// <see cref="GemmBlock"/> for the wide tensor-core tile: a 128 x 128 block of 256 threads (CUDA only), each
-    /// warp's 64 x 32 part on the tensor cores. Per staged element it does twice the multiply-adds of the 64 x 64
-    /// tile, and per mma half the fragment loads: the 64 x 64 kernels spend most of their issue slots on the gathers
-    /// and shared-memory traffic around the tensor cores (H100, Nsight Compute: 0.62-0.77 warps issued per
-    /// scheduler and cycle), so those are what a larger tile divides.
+    /// <see cref="GemmBlock"/> for the big tensor-core tiles, 128 x 128 (<see cref="Tf32MmaWide"/>) or 64 x 256
+    /// (<see cref="Tf32MmaFlat"/>, for 64-channel layers), of 256 threads (CUDA only), each warp's 2048 outputs on
+    /// the tensor cores. Per staged element they do twice the multiply-adds of the 64 x 64 tile, and per mma half
+    /// the fragment loads: the 64 x 64 kernels spend most of their issue slots on the gathers and shared-memory
+    /// traffic around the tensor cores (H100, Nsight Compute: 0.62-0.77 warps issued per scheduler and cycle), so
+    /// those are what a larger tile divides.
     /// </summary>
-    /// <param name="sa">shared, two stages of WideStageLength</param>
-    /// <param name="sb">shared, two stages of WideStageLength</param>
-    internal static void GemmBlockWide<TA, TB, TC, TP>(
-        TA a, TB b, TC c, TP policy, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+    /// <param name="sa">shared, two stages of the math's StageLengthA</param>
+    /// <param name="sb">shared, two stages of the math's StageLengthB</param>
+    internal static void GemmBlockBig<TA, TB, TC, TP, TM>(
+        TA a, TB b, TC c, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TC : struct, IGemmOutput
         where TP : struct, IStagePolicy
+        where TM : struct, IStageMath<Wide>
     {
-        var sums = Stages<TA, TB, TP, Wide, Tf32MmaWide>(a, b, policy, default, sa, sb, WideTile, rows, cols, row0, col0, kBegin, kEnd);
-        StoreMmaWide(c, sums, rows, cols, row0, col0);
+        var sums = Stages<TA, TB, TP, Wide, TM>(a, b, policy, math, sa, sb, rows, cols, row0, col0, kBegin, kEnd);
+        StoreMmaBig(c, sums, rows, cols, row0, col0, flat: math.EdgeB == FlatTile);
     }
 
     /// <summary>Plans both operands' slices for this thread and runs the reduction under the policy's schedule.</summary>
     private static TS Stages<TA, TB, TP, TS, TM>(
-        TA a, TB b, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int edge, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
+        TA a, TB b, TP policy, TM math, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TP : struct, IStagePolicy
@@ -353,8 +406,8 @@ public sealed partial class IlgpuKernels
         int side = Group.DimX;
         int tid = Group.IdxY * side + Group.IdxX;
         int threads = side * Group.DimY;
-        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, edge, math.TensorCores);
-        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, edge, math.TensorCores);
+        var pa = new SlicePlan(a.ContiguousInJ, left: true, tid, threads, math.EdgeA, math.TensorCores);
+        var pb = new SlicePlan(b.ContiguousInJ, left: false, tid, threads, math.EdgeB, math.TensorCores);
         var bt = new ColumnsFirst<TB>(b);
         return policy.Prefetch
             ? PrefetchingStages<TA, ColumnsFirst<TB>, TS, TM>(a, bt, math, pa, pb, sa, sb, rows, cols, row0, col0, kBegin, kEnd)
@@ -374,7 +427,8 @@ public sealed partial class IlgpuKernels
 
     /// <summary>
     /// Loads slots [first, Count) of both operands' slices for the stage at k0 into one stage buffer, four of each
-    /// at a time (Count is 4 on a GPU, 16 on the CPU accelerator, the same for both operands: 16 x edge / threads).
+    /// at a time (Count is 16 x edge / threads: 4 for the 64 x 64 tile on a GPU, 16 on the CPU accelerator, 8 for
+    /// the 128 x 128 tile, 4 and 16 for the 64 x 256 one).
     /// </summary>
     private static void LoadStage<TA, TB>(
         TA a, TB bt, SlicePlan pa, SlicePlan pb, ArrayView<float> stageA, ArrayView<float> stageB, int first, int rows, int cols, int row0, int col0, int k0, int kEnd)
@@ -383,12 +437,23 @@ public sealed partial class IlgpuKernels
     {
         int keyA = a.Stage(k0);
         int keyB = bt.Stage(k0);
-        for (int i = first; i < pa.Count; i += 4)
+        int common = pa.Count < pb.Count ? pa.Count : pb.Count;
+        for (int i = first; i < common; i += 4)
         {
             var va = LoadSlots(a, pa, i, row0, rows, k0, kEnd, keyA);
             var vb = LoadSlots(bt, pb, i, col0, cols, k0, kEnd, keyB);
             StoreSlots(stageA, pa, i, va);
             StoreSlots(stageB, pb, i, vb);
+        }
+        // The flat tile's column slice has more slots than its row slice; square tiles skip both loops.
+        int rest = first > common ? first : common;
+        for (int i = rest; i < pa.Count; i += 4)
+        {
+            StoreSlots(stageA, pa, i, LoadSlots(a, pa, i, row0, rows, k0, kEnd, keyA));
+        }
+        for (int i = rest; i < pb.Count; i += 4)
+        {
+            StoreSlots(stageB, pb, i, LoadSlots(bt, pb, i, col0, cols, k0, kEnd, keyB));
         }
     }
 
@@ -427,7 +492,8 @@ public sealed partial class IlgpuKernels
     {
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
-        int stageFloats = math.StageLength * 4;
+        int stageFloatsA = math.StageLengthA * 4;
+        int stageFloatsB = math.StageLengthB * 4;
 
         // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s. An empty
         // reduction (a stride phase no tap reaches) loads nothing: LoadSlot reads even outside the product.
@@ -456,8 +522,8 @@ public sealed partial class IlgpuKernels
             if (more)
             {
                 // The other stage was last read before the previous barrier, so it is free to overwrite.
-                var stageA = fa.SubView((1 - current) * stageFloats, stageFloats);
-                var stageB = fb.SubView((1 - current) * stageFloats, stageFloats);
+                var stageA = fa.SubView((1 - current) * stageFloatsA, stageFloatsA);
+                var stageB = fb.SubView((1 - current) * stageFloatsB, stageFloatsB);
                 StoreSlots(stageA, pa, 0, nextA);
                 StoreSlots(stageB, pb, 0, nextB);
                 LoadStage(a, bt, pa, pb, stageA, stageB, 4, rows, cols, row0, col0, next, kEnd);
@@ -528,10 +594,11 @@ public sealed partial class IlgpuKernels
     /// grid x = column blocks, y = row blocks (CUDA allows 65535 there), z = slices; blocks of
     /// <see cref="GemmBlockEdge"/>, or of <see cref="WideTile"/> for the wide tensor-core tile.
     /// </summary>
-    internal KernelConfig GemmConfig(int rows, int cols, int splits = 1, bool wide = false)
+    internal KernelConfig GemmConfig(int rows, int cols, int splits = 1, ConvTile tile = ConvTile.Narrow)
     {
         int side = GemmGroupSide;
-        int edge = wide ? WideTile : 4 * side;
+        int edge = tile == ConvTile.Wide ? WideTile : 4 * side;
+        int colEdge = tile == ConvTile.Wide ? WideTile : tile == ConvTile.Flat ? FlatTile : edge;
         int rowBlocks = (rows + edge - 1) / edge;
         if (rowBlocks > MaxGridY)
         {
@@ -539,7 +606,7 @@ public sealed partial class IlgpuKernels
                 $"a {rows} x {cols} product needs {rowBlocks} row blocks of {edge}, more than the {MaxGridY} a CUDA grid allows; swap the operands (C^T = B^T A^T)");
         }
         return new KernelConfig(
-            new Index3D((cols + edge - 1) / edge, rowBlocks, splits),
+            new Index3D((cols + colEdge - 1) / colEdge, rowBlocks, splits),
             new Index3D(side, side, 1));
     }
 
@@ -562,7 +629,7 @@ public sealed partial class IlgpuKernels
         GemmBlock(a, b, c, policy, math, sa, sb, rows, cols, Grid.IdxY * edge, Grid.IdxX * edge, kBegin, kEnd);
     }
 
-    /// <summary><see cref="GemmGridBlock"/> for the wide tensor-core tile (<see cref="GemmBlockWide"/>).</summary>
+    /// <summary><see cref="GemmGridBlock"/> for the 128 x 128 tensor-core tile (<see cref="GemmBlockBig"/>).</summary>
     internal static void GemmGridBlockWide<TA, TB, TC, TP>(TA a, TB b, TC c, TP policy, int rows, int cols, int depth, int chunk)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
@@ -573,6 +640,18 @@ public sealed partial class IlgpuKernels
         var sb = SharedMemory.Allocate<Float4>(WideSharedLength);
         int kBegin = Grid.IdxZ * chunk;
         int kEnd = kBegin + chunk < depth ? kBegin + chunk : depth;
-        GemmBlockWide(a, b, c, policy, sa, sb, rows, cols, Grid.IdxY * WideTile, Grid.IdxX * WideTile, kBegin, kEnd);
+        GemmBlockBig(a, b, c, policy, default(Tf32MmaWide), sa, sb, rows, cols, Grid.IdxY * WideTile, Grid.IdxX * WideTile, kBegin, kEnd);
+    }
+
+    /// <summary><see cref="GemmGridBlock"/> for the 64 x 256 tensor-core tile (<see cref="GemmBlockBig"/>); one reduction slice.</summary>
+    internal static void GemmGridBlockFlat<TA, TB, TC, TP>(TA a, TB b, TC c, TP policy, int rows, int cols, int depth)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TC : struct, IGemmOutput
+        where TP : struct, IStagePolicy
+    {
+        var sa = SharedMemory.Allocate<Float4>(GemmSharedLength);
+        var sb = SharedMemory.Allocate<Float4>(FlatSharedLength);
+        GemmBlockBig(a, b, c, policy, default(Tf32MmaFlat), sa, sb, rows, cols, Grid.IdxY * GemmMaxTile, Grid.IdxX * FlatTile, 0, depth);
     }
 }

@@ -21,7 +21,9 @@ namespace EmpSsl.Kernels.Ilgpu;
 ///
 /// The wide tile (<see cref="Tf32MmaWide"/>) is 128 x 128 for the same 256 threads: warp w owns rows 64 (w / 4) ..
 /// + 64 and columns 32 (w % 4) .. + 32, four of the 16 x 32 tiles above stacked, which share each k8 step's B
-/// fragments; its slices' row stride is 136 floats, again 8 banks past a multiple of 32.
+/// fragments; its slices' row stride is 136 floats, again 8 banks past a multiple of 32. The flat tile
+/// (<see cref="Tf32MmaFlat"/>) is 64 x 256: warp w owns rows 32 (w / 4) .. + 32 and columns 64 (w % 4) .. + 64, two
+/// by two of those tiles; its column slices' stride is 264.
 /// </summary>
 public sealed partial class IlgpuKernels
 {
@@ -36,16 +38,17 @@ public sealed partial class IlgpuKernels
         public readonly int G;
         public readonly int T;
 
-        public MmaLane(int tid, bool wide)
+        /// <param name="tile">the block: <see cref="ConvTile.Narrow"/> 64 x 64, Wide 128 x 128, Flat 64 x 256</param>
+        public MmaLane(int tid, ConvTile tile)
         {
             int warp = tid >> 5;
-            Row = wide ? 64 * (warp >> 2) : 16 * (warp >> 1);
-            Col = wide ? 32 * (warp & 3) : 32 * (warp & 1);
+            Row = tile == ConvTile.Wide ? 64 * (warp >> 2) : tile == ConvTile.Flat ? 32 * (warp >> 2) : 16 * (warp >> 1);
+            Col = tile == ConvTile.Wide ? 32 * (warp & 3) : tile == ConvTile.Flat ? 64 * (warp & 3) : 32 * (warp & 1);
             G = (tid & 31) >> 2;
             T = tid & 3;
         }
 
-        public static MmaLane OfThread(bool wide = false) => new(Group.IdxY * Group.DimX + Group.IdxX, wide);
+        public static MmaLane OfThread(ConvTile tile = ConvTile.Narrow) => new(Group.IdxY * Group.DimX + Group.IdxX, tile);
     }
 
     /// <summary>Adds one staged k-slice (two k8 steps) into a warp's four 16 x 8 tiles on the tensor cores.</summary>
@@ -67,27 +70,44 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// Adds one staged k-slice into a warp's 64 x 32 part of the wide tile: per k8 step the four 16 x 8 B fragments
-    /// are loaded once and serve all four row tiles.
+    /// Adds one staged k-slice into a warp's part of a big tile: 64 x 32 of the wide tile, whose k8 steps load the
+    /// four 16 x 8 B fragments once for all four row tiles, or 32 x 64 of the flat one, whose two A fragments and
+    /// two sets of B fragments make four 16 x 32 products.
     /// </summary>
-    internal static Wide ComputeStageMmaWide(Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage)
+    internal static Wide ComputeStageMmaBig(Wide sums, ArrayView<Float4> sa, ArrayView<Float4> sb, int stage, bool flat)
     {
-        const int stride = WideTile + 8;
+        int strideA = flat ? MmaSharedStride : WideTile + 8;
+        int strideB = flat ? FlatTile + 8 : WideTile + 8;
         var fa = sa.Cast<float>();
         var fb = sb.Cast<float>();
-        var lane = MmaLane.OfThread(wide: true);
+        var lane = MmaLane.OfThread(flat ? ConvTile.Flat : ConvTile.Wide);
         int m = lane.Row + lane.G;
         int n = lane.Col + lane.G;
-        int at = stage * WideStageLength * 4;
+        int atA = stage * (flat ? GemmStageLength : WideStageLength) * 4;
+        int atB = stage * (flat ? FlatStageLength : WideStageLength) * 4;
         for (int kk = 0; kk < GemmTileK; kk += 8)
         {
-            int k0 = at + (kk + lane.T) * stride;
-            int k4 = k0 + 4 * stride;
-            var b = FragmentsB(fb, k0, k4, n);
-            sums.T0 = MmaRow(sums.T0, FragmentA(fa, k0, k4, m), b);
-            sums.T1 = MmaRow(sums.T1, FragmentA(fa, k0, k4, m + 16), b);
-            sums.T2 = MmaRow(sums.T2, FragmentA(fa, k0, k4, m + 32), b);
-            sums.T3 = MmaRow(sums.T3, FragmentA(fa, k0, k4, m + 48), b);
+            int a0 = atA + (kk + lane.T) * strideA;
+            int a4 = a0 + 4 * strideA;
+            int b0 = atB + (kk + lane.T) * strideB;
+            int b4 = b0 + 4 * strideB;
+            var b = FragmentsB(fb, b0, b4, n);
+            var top = FragmentA(fa, a0, a4, m);
+            sums.T0 = MmaRow(sums.T0, top, b);
+            if (flat)
+            {
+                var right = FragmentsB(fb, b0, b4, n + 32);
+                var bottom = FragmentA(fa, a0, a4, m + 16);
+                sums.T1 = MmaRow(sums.T1, top, right);
+                sums.T2 = MmaRow(sums.T2, bottom, b);
+                sums.T3 = MmaRow(sums.T3, bottom, right);
+            }
+            else
+            {
+                sums.T1 = MmaRow(sums.T1, FragmentA(fa, a0, a4, m + 16), b);
+                sums.T2 = MmaRow(sums.T2, FragmentA(fa, a0, a4, m + 32), b);
+                sums.T3 = MmaRow(sums.T3, FragmentA(fa, a0, a4, m + 48), b);
+            }
         }
         return sums;
     }
@@ -120,17 +140,17 @@ public sealed partial class IlgpuKernels
         StoreMmaTile(c, q, rows, cols, row0 + lane.Row + lane.G, col0 + lane.Col + 2 * lane.T);
     }
 
-    /// <summary>Hands a warp's 64 x 32 part of the wide tile to the output, one 16 x 32 tile at a time.</summary>
-    private static void StoreMmaWide<TC>(TC c, Wide w, int rows, int cols, int row0, int col0)
+    /// <summary>Hands a warp's part of a big tile to the output, one 16 x 32 tile at a time, placed as ComputeStageMmaBig adds them.</summary>
+    private static void StoreMmaBig<TC>(TC c, Wide w, int rows, int cols, int row0, int col0, bool flat)
         where TC : struct, IGemmOutput
     {
-        var lane = MmaLane.OfThread(wide: true);
+        var lane = MmaLane.OfThread(flat ? ConvTile.Flat : ConvTile.Wide);
         int row = row0 + lane.Row + lane.G;
         int col = col0 + lane.Col + 2 * lane.T;
         StoreMmaTile(c, w.T0, rows, cols, row, col);
-        StoreMmaTile(c, w.T1, rows, cols, row + 16, col);
-        StoreMmaTile(c, w.T2, rows, cols, row + 32, col);
-        StoreMmaTile(c, w.T3, rows, cols, row + 48, col);
+        StoreMmaTile(c, w.T1, rows, cols, flat ? row : row + 16, flat ? col + 32 : col);
+        StoreMmaTile(c, w.T2, rows, cols, flat ? row + 16 : row + 32, col);
+        StoreMmaTile(c, w.T3, rows, cols, flat ? row + 16 : row + 48, flat ? col + 32 : col);
     }
 
     /// <summary>One 16 x 32 warp tile: the lane's rows row and row + 8, columns col + 8 j and col + 8 j + 1.</summary>

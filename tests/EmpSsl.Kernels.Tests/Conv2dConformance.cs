@@ -156,3 +156,9 @@ public sealed class Conv2dConformanceCudaTf32Wide() : Conv2dConformance(Backends
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCudaTf32WideLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true, tile: ConvTile.Wide);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32Flat() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, tf32: true, tile: ConvTile.Flat);
+
+[Collection(Backends.Cuda)]
+public sealed class Conv2dConformanceCudaTf32FlatLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true, tile: ConvTile.Flat);

@@ -38,7 +38,7 @@ for w in $what; do
       done ;;
     tile-tf32)
       # The TF32 convolutions in each block, pinned (auto is what quick-tf32 and step-tf32 run).
-      for t in narrow wide; do
+      for t in narrow wide flat; do
         run "quick-tf32-$t" 200 dotnet /opt/app/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --tile $t --json "$OUT/quick-tf32-$t.json"
         for b in 8 100; do
           run "step-tf32-$t-b$b" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --tf32 --tile $t --json "$OUT/step-tf32-$t-b$b.json"
@@ -59,8 +59,9 @@ for w in $what; do
         run "$w-cuda-b$b" 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda $tf --json "$OUT/$w-cuda-b$b.json"
       done ;;
     ptxas)
-      # PTX dumped here by EMPSSL_PTX_DUMP=.gpu/ptx with the PtxCompileTests; registers and spills per kernel.
-      for f in .gpu/ptx/*Conv2d*.ptx .gpu/ptx/*GemmNN*.ptx; do
+      # PTX dumped here by EMPSSL_PTX_DUMP=.gpu/ptx with the PtxCompileTests; registers and spills per kernel
+      # (PTXAS_MATCH narrows the Conv2d kernels, e.g. PTXAS_MATCH=Tf32Flat).
+      for f in .gpu/ptx/*${PTXAS_MATCH:-Conv2d}*.ptx .gpu/ptx/*GemmNN*.ptx; do
         run "ptxas-$(basename "$f" .ptx)" 60 ptxas -arch=sm_90 -v "$f" -o /dev/null
       done ;;
     torch)
