@@ -63,6 +63,9 @@ public sealed partial class IlgpuKernels
     /// </summary>
     private const int WideBlocksPerMultiprocessor = 4;
 
+    /// <summary>The register cap of the big tiles' kernels: two of their blocks per multiprocessor (MaxRegistersAttribute).</summary>
+    internal const int BigTileRegisters = 128;
+
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
 
@@ -237,15 +240,19 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dForwardTf32PrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlock(w, x, y, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dForwardTf32WideKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockWide(w, x, y, default(LoadAfter), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dForwardTf32WidePrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockWide(w, x, y, default(PrefetchNext), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dForwardTf32FlatKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, x, y, default(LoadAfter), rows, cols, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dForwardTf32FlatPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, x, y, default(PrefetchNext), rows, cols, depth);
 
@@ -265,15 +272,19 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dBackwardDataTf32PrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardDataTf32WideKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlockWide(w, dy, dx, default(LoadAfter), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardDataTf32WidePrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlockWide(w, dy, dx, default(PrefetchNext), rows, cols, depth, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardDataTf32FlatKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, dy, dx, default(LoadAfter), rows, cols, depth);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardDataTf32FlatPrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, dy, dx, default(PrefetchNext), rows, cols, depth);
 
@@ -297,10 +308,12 @@ public sealed partial class IlgpuKernels
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x, dw, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardWeightTf32WideKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlockWide(dy, x, dw, default(LoadAfter), rows, cols, depth, chunk);
 
+    [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardWeightTf32WidePrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlockWide(dy, x, dw, default(PrefetchNext), rows, cols, depth, chunk);

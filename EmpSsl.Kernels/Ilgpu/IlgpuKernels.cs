@@ -138,13 +138,23 @@ public sealed partial class IlgpuKernels : IKernels
         using var backend = new PTXBackend(_context, cuda.Architecture, cuda.InstructionSet, nvvmAPI: null!);
         var compiled = (PTXCompiledKernel)backend.Compile(
             ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization());
-        Promote(compiled, out _);
+        Promote(compiled, method, out _);
         return Accelerator.LoadKernel(compiled);
     }
 
-    /// <summary>Replaces a compiled kernel's PTX with its operand slots promoted to registers; counts them.</summary>
-    internal static void Promote(PTXCompiledKernel compiled, out int promoted) =>
-        PtxAssemblyField.SetValue(compiled, PtxRegisterPromotion.Promote(compiled.PTXAssembly, out promoted));
+    /// <summary>
+    /// Replaces a compiled kernel's PTX with its operand slots promoted to registers (counted), and its registers
+    /// capped where the kernel method asks (<see cref="MaxRegistersAttribute"/>).
+    /// </summary>
+    internal static void Promote(PTXCompiledKernel compiled, System.Reflection.MethodInfo method, out int promoted)
+    {
+        string ptx = PtxRegisterPromotion.Promote(compiled.PTXAssembly, out promoted);
+        if (method.GetCustomAttributes(typeof(MaxRegistersAttribute), false) is [MaxRegistersAttribute cap])
+        {
+            ptx = PtxRegisterLimit.Apply(ptx, cap.Count);
+        }
+        PtxAssemblyField.SetValue(compiled, ptx);
+    }
 
     /// <summary>Loads a kernel once per accelerator and keeps the delegate (ILGPU compiles on load).</summary>
     internal TDelegate Load<TDelegate>(string key, Func<Accelerator, TDelegate> load)

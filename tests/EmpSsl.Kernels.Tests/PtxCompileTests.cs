@@ -69,9 +69,12 @@ public sealed class PtxCompileTests : IClassFixture<PtxCompileTests.PtxBackendFi
         if (tf32)
         {
             Assert.Contains(".local", compiled.PTXAssembly, StringComparison.Ordinal);
-            IlgpuKernels.Promote(compiled, out int promoted);
+            IlgpuKernels.Promote(compiled, kernel, out int promoted);
             Assert.True(promoted >= 10, $"{name}: only {promoted} operand slots promoted");
             Assert.DoesNotContain(".local", compiled.PTXAssembly, StringComparison.Ordinal);
+            // The big tiles must stay at two blocks per multiprocessor.
+            bool big = name.Contains("Wide", StringComparison.Ordinal) || name.Contains("Flat", StringComparison.Ordinal);
+            Assert.Equal(big, compiled.PTXAssembly.Contains($")\n.maxnreg {IlgpuKernels.BigTileRegisters}\n{{", StringComparison.Ordinal));
         }
 
         string ptx = compiled.PTXAssembly;

@@ -77,4 +77,14 @@ public sealed class PtxRegisterPromotionTests
         Assert.Equal(plain, PtxRegisterPromotion.Promote(plain, out int promoted));
         Assert.Equal(0, promoted);
     }
+
+    [Fact]
+    public void RegisterLimitGoesBetweenParametersAndBody()
+    {
+        string ptx = PtxRegisterLimit.Apply(Kernel, 128);
+
+        Assert.Contains("\t.param .b32 _n\n)\n.maxnreg 128\n{\n", ptx, StringComparison.Ordinal);
+        Assert.Equal(Kernel.Length + "\n.maxnreg 128".Length, ptx.Length);
+        Assert.Throws<FormatException>(() => PtxRegisterLimit.Apply("ret;", 128));
+    }
 }
