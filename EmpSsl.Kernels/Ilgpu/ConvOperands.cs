@@ -206,7 +206,6 @@ internal readonly struct ConvPhase
     public readonly int ColsW;
     public readonly int TapsH;
     public readonly int TapsW;
-    public readonly ConvDivisor ByTaps;
     public readonly ConvDivisor ByTapsW;
     public readonly ConvDivisor ByPixels;
     public readonly ConvDivisor ByColsW;
@@ -223,7 +222,6 @@ internal readonly struct ConvPhase
         ColsW = FirstW < s.W ? (s.W - FirstW + s.Stride - 1) / s.Stride : 0;
         TapsH = ph < s.R ? (s.R - ph + s.Stride - 1) / s.Stride : 0;
         TapsW = pw < s.R ? (s.R - pw + s.Stride - 1) / s.Stride : 0;
-        ByTaps = new ConvDivisor(Math.Max(1, TapsH * TapsW));
         ByTapsW = new ConvDivisor(Math.Max(1, TapsW));
         ByPixels = new ConvDivisor(Math.Max(1, RowsH * ColsW));
         ByColsW = new ConvDivisor(Math.Max(1, ColsW));

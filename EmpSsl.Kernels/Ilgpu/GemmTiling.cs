@@ -170,9 +170,9 @@ internal interface IGemmOutput
 ///
 /// Two schedules (<see cref="IStagePolicy"/>). <see cref="LoadAfter"/>: one stage in shared memory, loaded, a
 /// barrier, computed, a barrier. <see cref="PrefetchNext"/>: two stages alternate, so one barrier per stage
-/// suffices, and each thread issues the global loads of the next stage's first four slots (all of them on a GPU,
-/// where a thread loads 4 elements of each slice) before it computes the current stage, storing them only
-/// afterwards, so the gathers' latency overlaps the FMAs. On the CPU accelerator a thread loads 16 elements per
+/// suffices, and each thread issues the global loads of the next stage's first four slots (all of them for the
+/// 64 x 64 tile on a GPU, where a thread loads 4 elements of each slice) before it computes the current stage,
+/// storing them only afterwards, so the gathers' latency overlaps the FMAs. On the CPU accelerator a thread loads 16 elements per
 /// slice; its other 12 are loaded after the FMAs, so the tests there run the GPU's prefetch path too.
 /// </summary>
 public sealed partial class IlgpuKernels
@@ -459,8 +459,8 @@ public sealed partial class IlgpuKernels
 
     /// <summary>
     /// <see cref="LoadAfter"/>'s schedule: one stage in shared memory, loaded, then computed, with a barrier after
-    /// each. It holds the fewest registers (47 on sm_90), so the most blocks fit on a multiprocessor; a two-stage
-    /// version without prefetch took 57 and ran slower on large grids.
+    /// each. It holds the fewest registers (the 64 x 64 convolutions: 56-80 on sm_90, against 80-96 prefetching),
+    /// so the most blocks fit on a multiprocessor; a two-stage version without prefetch ran slower on large grids.
     /// </summary>
     private static TS OneStage<TA, TB, TS, TM>(
         TA a, TB bt, TM math, SlicePlan pa, SlicePlan pb, ArrayView<Float4> sa, ArrayView<Float4> sb, int rows, int cols, int row0, int col0, int kBegin, int kEnd)
