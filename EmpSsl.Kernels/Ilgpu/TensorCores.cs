@@ -89,8 +89,9 @@ public sealed partial class IlgpuKernels
         {
             int a0 = atA + (kk + lane.T) * strideA;
             int a4 = a0 + 4 * strideA;
-            int b0 = atB + (kk + lane.T) * strideB;
-            int b4 = b0 + 4 * strideB;
+            // The wide tile's two slices share one layout, so its B rows start where its A rows do.
+            int b0 = flat ? atB + (kk + lane.T) * strideB : a0;
+            int b4 = flat ? b0 + 4 * strideB : a4;
             var b = FragmentsB(fb, b0, b4, n);
             var top = FragmentA(fa, a0, a4, m);
             sums.T0 = MmaRow(sums.T0, top, b);
