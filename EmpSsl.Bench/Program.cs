@@ -3,8 +3,8 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32]: every kernel case, validated then timed, in
-// well under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32] [--only TEXT]: every kernel case, validated
+// then timed, in well under 3 minutes; --only TEXT keeps just the convolution shapes whose name holds TEXT (e.g. r3_s2). --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
 // convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
 if (args.Length > 0 && args[0] == "quick")
@@ -14,6 +14,7 @@ if (args.Length > 0 && args[0] == "quick")
     var conv = EmpSsl.Kernels.Cpu.ConvolutionPath.Auto;
     bool tf32 = false;
     var prefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
+    string? only = null;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -30,6 +31,10 @@ if (args.Length > 0 && args[0] == "quick")
                 json = value;
                 i++;
                 break;
+            case "--only" when value is not null:
+                only = value;
+                i++;
+                break;
             case "--device" when value is not null:
                 device = value;
                 i++;
@@ -39,7 +44,7 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never] [--only TEXT]");
                 return 2;
         }
     }
@@ -59,7 +64,7 @@ if (args.Length > 0 && args[0] == "quick")
     {
         Console.WriteLine($"fp32 FMA peak before: {PeakBench.Describe()}");
     }
-    var results = new QuickBench(kernels, Console.Out).Run();
+    var results = new QuickBench(kernels, Console.Out, only).Run();
     if (cpu is not null)
     {
         Console.WriteLine($"fp32 FMA peak after: {PeakBench.Describe()}");
