@@ -54,6 +54,11 @@ public sealed partial class CpuKernels
                 Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
                 return;
             }
+            if (UsePolyphase(s))
+            {
+                Conv2dPolyphase.Forward(py, px, pw, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsForward(s)))
             {
                 Conv2dDirect.Forward(py, px, pw, shape);
@@ -86,6 +91,11 @@ public sealed partial class CpuKernels
             if (UseWinograd(s))
             {
                 Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
+                return;
+            }
+            if (UsePolyphase(s))
+            {
+                Conv2dPolyphase.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
                 return;
             }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
@@ -138,6 +148,11 @@ public sealed partial class CpuKernels
                 Winograd.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
             }
+            if (UsePolyphase(s))
+            {
+                Conv2dPolyphase.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardWeight(s), weightGradient: true))
             {
                 Conv2dDirect.BackwardWeight(pdw, pdy, px, shape);
@@ -152,7 +167,7 @@ public sealed partial class CpuKernels
             }
             float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
             Im2ColPaddedMatrix.Pad(xp, px, shape);
-            GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColPaddedMatrix(xp, shape), true, c, 1f, 1f);
+            GemmDriver.Run(s.K, crr, s.N * p, a, false, Im2ColPaddedMatrix.Padded(xp, shape), true, c, 1f, 1f);
         }
     }
 
@@ -197,7 +212,7 @@ public sealed partial class CpuKernels
         }
         float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
         Im2ColPaddedMatrix.Pad(xp, x, s);
-        GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColPaddedMatrix(xp, s), false, c, 1f, 0f);
+        GemmDriver.Run(s.K, s.N * p, crr, a, false, Im2ColPaddedMatrix.Padded(xp, s), false, c, 1f, 0f);
     }
 
     /// <summary>Which convolution this backend runs: <see cref="ConvolutionPath.Auto"/> picks per shape; tests and benchmarks pin one.</summary>
@@ -227,6 +242,19 @@ public sealed partial class CpuKernels
     /// 16 outputs (256 channels at 2x2: 56-62 GFLOP/s against the direct path's 66-85).
     /// </summary>
     private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4;
+
+    /// <summary>Whether this backend, as set, runs the shape's three passes by polyphase decomposition.</summary>
+    internal bool RoutesToPolyphase(in Conv2dShape s) => UsePolyphase(s);
+
+    /// <summary>The polyphase implicit GEMM for stride 2 where it is pinned, or in Auto where it measured faster.</summary>
+    private bool UsePolyphase(in Conv2dShape s) => Conv2dPolyphase.Supports(s) && Convolution switch
+    {
+        ConvolutionPath.Polyphase => true,
+        ConvolutionPath.Auto => PolyphaseWins(s),
+        _ => false,
+    };
+
+    private static bool PolyphaseWins(in Conv2dShape s) => s.R == 3;
 
     private bool UseDirect(in Conv2dShape s, bool supported, bool weightGradient = false) => supported && Convolution switch
     {
@@ -280,13 +308,16 @@ public enum ConvolutionPath
 
     /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions; others run as Auto would.</summary>
     Winograd,
+
+    /// <summary>The polyphase implicit GEMM for stride-2 convolutions (Conv2dPolyphase); others run as Auto would.</summary>
+    Polyphase,
 }
 
 /// <summary>The names the command lines (trainer and benchmarks) give the <see cref="ConvolutionPath"/>s.</summary>
 public static class ConvolutionPathNames
 {
     /// <summary>For error messages: the names <see cref="TryParse"/> takes.</summary>
-    public const string All = "auto, gemm, direct or winograd";
+    public const string All = "auto, gemm, direct, winograd or polyphase";
 
     public static bool TryParse(string? name, out ConvolutionPath path)
     {
@@ -295,8 +326,9 @@ public static class ConvolutionPathNames
             "gemm" => ConvolutionPath.ImplicitGemm,
             "direct" => ConvolutionPath.Direct,
             "winograd" => ConvolutionPath.Winograd,
+            "polyphase" => ConvolutionPath.Polyphase,
             _ => ConvolutionPath.Auto,
         };
-        return name is "auto" or "gemm" or "direct" or "winograd";
+        return name is "auto" or "gemm" or "direct" or "winograd" or "polyphase";
     }
 }
