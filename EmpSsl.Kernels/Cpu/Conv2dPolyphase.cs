@@ -144,8 +144,23 @@ internal static unsafe class Conv2dPolyphase
                 new Span<float>(odd, q.Width).Clear();
                 continue;
             }
-            new ReadOnlySpan<float>(src + (long)ih * s.W, s.W).CopyTo(new Span<float>(row + s.Pad, s.W));
+            Copy(src + (long)ih * s.W, row + s.Pad, s.W);
             Deinterleave(row, even, odd, q.Width);
+        }
+    }
+
+    // Rows are 8 to 32 floats here: a call to memmove would cost more than the copy.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int n)
+    {
+        int t = 0;
+        for (; t + 8 <= n; t += 8)
+        {
+            Vector256.Store(Vector256.Load(src + t), dst + t);
+        }
+        for (; t < n; t++)
+        {
+            dst[t] = src[t];
         }
     }
 
@@ -165,6 +180,14 @@ internal static unsafe class Conv2dPolyphase
                 var o = Avx.Shuffle(lo, hi, 0b11_01_11_01).AsDouble();
                 Avx.Store(even + j, Avx2.Permute4x64(e, 0b11_01_10_00).AsSingle());
                 Avx.Store(odd + j, Avx2.Permute4x64(o, 0b11_01_10_00).AsSingle());
+            }
+            if (j + 4 <= n)
+            {
+                var lo = Sse.LoadVector128(src + 2 * j);
+                var hi = Sse.LoadVector128(src + 2 * j + 4);
+                Sse.Store(even + j, Sse.Shuffle(lo, hi, 0b10_00_10_00));
+                Sse.Store(odd + j, Sse.Shuffle(lo, hi, 0b11_01_11_01));
+                j += 4;
             }
         }
         for (; j < n; j++)

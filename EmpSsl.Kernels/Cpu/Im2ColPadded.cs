@@ -15,7 +15,7 @@ namespace EmpSsl.Kernels.Cpu;
 ///   and the polyphase backward data reads dy through the same form, one sub-kernel per phase of dx.
 /// As op(B) = col, each half-sliver of a panel (8 or 16 pixels) at a tap is one vector copy where it lies in one
 /// output row, else a copy per row segment (4-pixel rows: two 128-bit copies). As op(B) = col^T (k runs over
-/// pixels, the sliver's columns are taps), 8 taps x 8 pixels of a row go through one register transpose.
+/// pixels, the sliver's columns are taps), 8 taps x 8 (or 4) pixels of a row go through one register transpose.
 /// </summary>
 internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
 {
@@ -213,6 +213,14 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                         {
                             Transpose8x8.Gather(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
                         }
+                    }
+                    if (t + 4 <= run)
+                    {
+                        for (int g = 0; g < nr; g += 8)
+                        {
+                            Transpose8x8.Gather4(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
+                        }
+                        t += 4;
                     }
                 }
                 for (int c = 0; c < cols; c++)
