@@ -298,30 +298,7 @@ internal static unsafe class Conv2dPolyphase
             int m = ih >> 1;
             float* even = (ih & 1) == 0 ? p00 + (long)m * c0 : p10 + (long)m * c0;
             float* odd = (ih & 1) == 0 ? p01 + (long)m * c1 : p11 + (long)m * c1;
-            Interleave(dst + (long)ih * s.W, even, odd, s.W);
-        }
-    }
-
-    /// <summary>dst[2 l] = even[l], dst[2 l + 1] = odd[l] for the n floats of dst.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Interleave(float* dst, float* even, float* odd, int n)
-    {
-        int l = 0;
-        if (Avx.IsSupported)
-        {
-            for (; 2 * l + 16 <= n; l += 8)
-            {
-                var e = Avx.LoadVector256(even + l);
-                var o = Avx.LoadVector256(odd + l);
-                var lo = Avx.UnpackLow(e, o);
-                var hi = Avx.UnpackHigh(e, o);
-                Avx.Store(dst + 2 * l, Avx.Permute2x128(lo, hi, 0x20));
-                Avx.Store(dst + 2 * l + 8, Avx.Permute2x128(lo, hi, 0x31));
-            }
-        }
-        for (int i = 2 * l; i < n; i++)
-        {
-            dst[i] = (i & 1) == 0 ? even[i >> 1] : odd[i >> 1];
+            Im2Col.Interleave(dst + (long)ih * s.W, even, odd, s.W);
         }
     }
 

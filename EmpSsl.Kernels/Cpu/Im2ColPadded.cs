@@ -101,40 +101,48 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         new Span<float>(dst + (long)(s.Pad + s.H) * wp, s.Pad * wp).Clear();
     }
 
-    /// <summary>Where row q of the column matrix reads, relative to its pixel's window origin.</summary>
-    private long Offset(int q) => q / _taps * _channelStride + _tapOffsets[q % _taps];
+    /// <summary>offsets[k] = where row k0 + k of the column matrix reads, relative to its pixel's window origin, for k &lt; kc.</summary>
+    private void Offsets(long* offsets, int k0, int kc)
+    {
+        long channel = k0 / _taps * _channelStride;
+        int t = k0 % _taps;
+        for (int k = 0; k < kc; k++)
+        {
+            offsets[k] = channel + _tapOffsets[t];
+            if (++t == _taps)
+            {
+                t = 0;
+                channel += _channelStride;
+            }
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PackB(float* dst, bool trans, int k0, int kc, int j0, int nc, int nr)
     {
-        int pixels = _outH * _outW;
         if (trans)
         {
-            PackTransposed(dst, k0, kc, j0, nc, nr, pixels);
+            PackTransposed(dst, k0, kc, j0, nc, nr);
             return;
         }
         int half = nr / 2;
-        long* offsets = stackalloc long[GemmBlocking.KC];
-        for (int k = 0; k < kc; k++)
-        {
-            offsets[k] = Offset(k0 + k);
-        }
+        long* offsets = stackalloc long[kc];
+        Offsets(offsets, k0, kc);
         // A half-sliver's pixels as runs along output rows: where each starts in the source, and how long it is.
         float** starts = stackalloc float*[16];
         int* lengths = stackalloc int[16];
+        var pixel = new Cursor(this, j0);
         for (int sl = 0; sl * nr < nc; sl++)
         {
             for (int h = 0; h < 2; h++)
             {
-                int j = j0 + sl * nr + h * half;
                 int cols = Math.Clamp(nc - sl * nr - h * half, 0, half);
                 float* d = dst + (long)sl * nr * kc + h * half;
                 int runs = 0;
                 for (int c = 0; c < cols; runs++)
                 {
-                    int o = (j + c) % _outW;
-                    starts[runs] = Pixel(j + c, pixels);
-                    lengths[runs] = Math.Min(_outW - o, cols - c);
+                    starts[runs] = pixel.Origin;
+                    lengths[runs] = pixel.Take(cols - c);
                     c += lengths[runs];
                 }
                 if (runs == 1 && cols == half)
@@ -184,26 +192,25 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         return n;
     }
 
-    private void PackTransposed(float* dst, int k0, int kc, int j0, int nc, int nr, int pixels)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PackTransposed(float* dst, int k0, int kc, int j0, int nc, int nr)
     {
-        long* taps = stackalloc long[32];
+        long* taps = stackalloc long[nc + 32];
+        Offsets(taps, j0, nc);
         for (int sl = 0; sl * nr < nc; sl++)
         {
             int cols = Math.Min(nr, nc - sl * nr);
             float* d = dst + (long)sl * nr * kc;
+            long* slTaps = taps + sl * nr;
             if (cols < nr)
             {
                 new Span<float>(d, nr * kc).Clear();
             }
-            for (int c = 0; c < cols; c++)
-            {
-                taps[c] = Offset(j0 + sl * nr + c);
-            }
+            var pixel = new Cursor(this, k0);
             for (int k = 0; k < kc;)
             {
-                int o = (k0 + k) % _outW;
-                int run = Math.Min(_outW - o, kc - k);
-                float* b = Pixel(k0 + k, pixels);
+                float* b = pixel.Origin;
+                int run = pixel.Take(kc - k);
                 int t = 0;
                 if (cols == nr && Avx.IsSupported)
                 {
@@ -211,14 +218,14 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                     {
                         for (int g = 0; g < nr; g += 8)
                         {
-                            Transpose8x8.Gather(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
+                            Transpose8x8.Gather(b + t, slTaps + g, d + (long)(k + t) * nr + g, nr);
                         }
                     }
                     if (t + 4 <= run)
                     {
                         for (int g = 0; g < nr; g += 8)
                         {
-                            Transpose8x8.Gather4(b + t, taps + g, d + (long)(k + t) * nr + g, nr);
+                            Transpose8x8.Gather4(b + t, slTaps + g, d + (long)(k + t) * nr + g, nr);
                         }
                         t += 4;
                     }
@@ -227,7 +234,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                 {
                     for (int tt = t; tt < run; tt++)
                     {
-                        d[(long)(k + tt) * nr + c] = b[taps[c] + tt];
+                        d[(long)(k + tt) * nr + c] = b[slTaps[c] + tt];
                     }
                 }
                 k += run;
@@ -235,13 +242,53 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         }
     }
 
-    /// <summary>The window origin of output pixel j (image, oh, ow).</summary>
-    private float* Pixel(int j, int pixels)
+    /// <summary>
+    /// Walks the output pixels (image, oh, ow) from a starting column of the matrix, one run along an output row at a
+    /// time, so that packing divides once per block rather than once per run.
+    /// </summary>
+    private struct Cursor
     {
-        int n = j / pixels;
-        int i = j % pixels / _outW;
-        int o = j % _outW;
-        return _src + n * _imageStride + (long)i * _rowStride + o;
+        private readonly float* _src;
+        private readonly long _imageStride;
+        private readonly int _rowStride;
+        private readonly int _outH;
+        private readonly int _outW;
+        private long _image;
+        private int _row;
+        private int _col;
+
+        public Cursor(in Im2ColPaddedMatrix m, int j)
+        {
+            _src = m._src;
+            _imageStride = m._imageStride;
+            _rowStride = m._rowStride;
+            _outH = m._outH;
+            _outW = m._outW;
+            int pixels = _outH * _outW;
+            _image = j / pixels;
+            _row = j % pixels / _outW;
+            _col = j % _outW;
+        }
+
+        /// <summary>The window origin of the current pixel.</summary>
+        public readonly float* Origin => _src + _image * _imageStride + (long)_row * _rowStride + _col;
+
+        /// <summary>Moves past at most most pixels, up to the end of the current output row; returns how many.</summary>
+        public int Take(int most)
+        {
+            int n = Math.Min(_outW - _col, most);
+            _col += n;
+            if (_col == _outW)
+            {
+                _col = 0;
+                if (++_row == _outH)
+                {
+                    _row = 0;
+                    _image++;
+                }
+            }
+            return n;
+        }
     }
 
     [InlineArray(MaxTaps)]
