@@ -103,7 +103,9 @@ public sealed unsafe class Conv2dPolyphaseTests
     {
         var s = new Conv2dShape(n, c, h, w, k, 3, 2, 1);
         using var kernels = new CpuKernels { Convolution = ConvolutionPath.Polyphase };
-        Assert.True(kernels.RoutesToPolyphase(s));
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardWeight));
         var rng = new Random(s.GetHashCode() + 3);
         float[] x = CpuCompare.Random(rng, s.InputLength);
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
@@ -124,16 +126,31 @@ public sealed unsafe class Conv2dPolyphaseTests
     }
 
     [Fact]
-    public void RoutesOnlyStrideTwoAndOnlyWherePinnedOrChosen()
+    public void AutoRoutesStrideTwoPassesWherePolyphaseMeasuredFaster()
     {
         using var kernels = new CpuKernels();
-        Assert.True(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
-        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1)));
+        var first = new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1);
+        var second = new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1);
+        var third = new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1);
+        // 64 -> 128 channels: the direct forward and the folded column matrix for backward data ran faster.
+        Assert.False(kernels.RoutesToPolyphase(first, ConvolutionPass.Forward));
+        Assert.False(kernels.RoutesToPolyphase(first, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(first, ConvolutionPass.BackwardWeight));
+        Assert.True(kernels.RoutesToPolyphase(second, ConvolutionPass.Forward));
+        Assert.False(kernels.RoutesToPolyphase(second, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(second, ConvolutionPass.BackwardWeight));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardWeight));
+        // Never at stride 1, nor for the 1x1 shortcuts unless pinned, nor when another path is pinned.
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), ConvolutionPass.BackwardWeight));
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0), ConvolutionPass.BackwardWeight));
         kernels.Convolution = ConvolutionPath.ImplicitGemm;
-        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
+        Assert.False(kernels.RoutesToPolyphase(third, ConvolutionPass.Forward));
         kernels.Convolution = ConvolutionPath.Polyphase;
-        Assert.True(kernels.RoutesToPolyphase(new Conv2dShape(2, 20, 9, 9, 12, 1, 2, 0)));
-        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1)));
+        Assert.True(kernels.RoutesToPolyphase(first, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(new Conv2dShape(2, 20, 9, 9, 12, 1, 2, 0), ConvolutionPass.BackwardData));
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), ConvolutionPass.Forward));
         Assert.True(ConvolutionPathNames.TryParse("polyphase", out var path));
         Assert.Equal(ConvolutionPath.Polyphase, path);
     }
