@@ -3,8 +3,9 @@ using BenchmarkDotNet.Running;
 using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
-// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch P] [--tile T]: every kernel case, validated then timed, in
-// well under 3 minutes. --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
+// quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd|polyphase] [--tf32] [--prefetch P] [--tile T] [--only TEXT]:
+// every kernel case, validated then timed, in well under 3 minutes; --only TEXT keeps just the convolution shapes
+// whose name holds TEXT (e.g. r3_s2). --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
 // convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
 if (args.Length > 0 && args[0] == "quick")
@@ -15,6 +16,7 @@ if (args.Length > 0 && args[0] == "quick")
     bool tf32 = false;
     var prefetch = EmpSsl.Kernels.Ilgpu.ConvPrefetch.Auto;
     var tile = EmpSsl.Kernels.Ilgpu.ConvTile.Auto;
+    string? only = null;
     for (int i = 1; i < args.Length; i++)
     {
         string? value = i + 1 < args.Length ? args[i + 1] : null;
@@ -35,6 +37,10 @@ if (args.Length > 0 && args[0] == "quick")
                 json = value;
                 i++;
                 break;
+            case "--only" when value is not null:
+                only = value;
+                i++;
+                break;
             case "--device" when value is not null:
                 device = value;
                 i++;
@@ -44,7 +50,7 @@ if (args.Length > 0 && args[0] == "quick")
                 i++;
                 break;
             default:
-                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd] [--tf32] [--prefetch auto|always|never] [--tile auto|narrow|wide|flat]");
+                Console.Error.WriteLine($"quick: unknown or incomplete option '{args[i]}'. Usage: quick [--json FILE] [--device cuda|opencl|ilgpu-cpu|cpu] [--conv auto|gemm|direct|winograd|polyphase] [--tf32] [--prefetch auto|always|never] [--tile auto|narrow|wide|flat] [--only TEXT]");
                 return 2;
         }
     }
@@ -64,7 +70,7 @@ if (args.Length > 0 && args[0] == "quick")
     {
         Console.WriteLine($"fp32 FMA peak before: {PeakBench.Describe()}");
     }
-    var results = new QuickBench(kernels, Console.Out).Run();
+    var results = new QuickBench(kernels, Console.Out, only).Run();
     if (cpu is not null)
     {
         Console.WriteLine($"fp32 FMA peak after: {PeakBench.Describe()}");
@@ -76,6 +82,49 @@ if (args.Length > 0 && args[0] == "quick")
         File.Move(tmp, json, overwrite: true);
         Console.WriteLine($"wrote {results.Count} results to {json}");
     }
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "paths")
+{
+    // paths [--only TEXT] [--paths auto,gemm,...] [--seconds S]: the cpu convolution paths in turn, one process (ConvPathBench).
+    string only = "";
+    var paths = new List<EmpSsl.Kernels.Cpu.ConvolutionPath>();
+    double seconds = 2;
+    for (int i = 1; i + 1 < args.Length; i += 2)
+    {
+        switch (args[i])
+        {
+            case "--only":
+                only = args[i + 1];
+                break;
+            case "--seconds":
+                seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case "--paths":
+                foreach (string name in args[i + 1].Split(','))
+                {
+                    if (!EmpSsl.Kernels.Cpu.ConvolutionPathNames.TryParse(name, out var path))
+                    {
+                        Console.Error.WriteLine($"paths: '{name}' is not one of {EmpSsl.Kernels.Cpu.ConvolutionPathNames.All}");
+                        return 2;
+                    }
+                    paths.Add(path);
+                }
+                break;
+            default:
+                Console.Error.WriteLine($"paths: unknown option '{args[i]}'. Options: --only TEXT --paths auto,gemm,... --seconds S");
+                return 2;
+        }
+    }
+    if (paths.Count == 0)
+    {
+        paths.Add(EmpSsl.Kernels.Cpu.ConvolutionPath.Auto);
+    }
+    using var cpu = new EmpSsl.Kernels.Cpu.CpuKernels();
+    Console.WriteLine($"fp32 FMA peak before: {PeakBench.Describe()}");
+    ConvPathBench.Run(cpu, EmpSsl.Bench.Cases.Conv.Where(s => s.ToString().Contains(only, StringComparison.Ordinal)).ToList(), paths, seconds, Console.Out);
+    Console.WriteLine($"fp32 FMA peak after: {PeakBench.Describe()}");
     return 0;
 }
 
@@ -160,7 +209,7 @@ if (args.Length > 0 && args[0] == "step")
             case "--prefetch" when v is "auto" or "always" or "never": stepPrefetch = Prefetch(v); break;
             case "--tile" when v is "auto" or "narrow" or "wide" or "flat": stepTile = Tile(v); break;
             default:
-                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd --prefetch auto|always|never --tile auto|narrow|wide|flat");
+                Console.Error.WriteLine($"step: unknown option '{args[i]}'. Options: --arch --image --batch --patches --width --channels --projector --hidden --out --steps --warmup --chunk-views --no-profile --tf32 --json --device --conv auto|gemm|direct|winograd|polyphase --prefetch auto|always|never --tile auto|narrow|wide|flat");
                 return 2;
         }
     }

@@ -8,7 +8,8 @@ namespace EmpSsl.Bench;
 /// Quick mode: every case of <see cref="Cases"/> on one backend, validated against float64 before it is timed,
 /// then timed as the best of several runs after a warm-up (the warm-up also pays ILGPU's kernel compilation).
 /// </summary>
-public sealed class QuickBench(IKernels kernels, TextWriter log)
+/// <param name="only">null for every case, else just the convolution shapes whose name contains it.</param>
+public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = null)
 {
     private const int Samples = 64;
     private const double MinSeconds = 0.2;
@@ -18,6 +19,17 @@ public sealed class QuickBench(IKernels kernels, TextWriter log)
     {
         bool tiny = kernels.Name == "ilgpu-cpu";
         var results = new List<BenchResult>();
+        if (only is not null)
+        {
+            foreach (var s in (tiny ? Cases.TinyConv : Cases.Conv).Where(s => s.ToString().Contains(only, StringComparison.Ordinal)))
+            {
+                foreach (var r in Conv(s))
+                {
+                    results.Add(Report(r));
+                }
+            }
+            return results;
+        }
         foreach (var s in tiny ? Cases.TinyGemm : Cases.Gemm)
         {
             results.Add(Report(Gemm(s)));

@@ -50,7 +50,7 @@ public sealed record TrainConfig
     /// <summary>
     /// The cpu device's KxK convolution path: auto (Winograd F(4x4, 3x3) on 3x3 stride-1 layers with 64 or more
     /// channels and planes of 4x4 or more, where it measured faster; about 3e-6 relative error), or one pinned:
-    /// gemm, direct or winograd. Other devices take only auto.
+    /// gemm, direct, winograd or polyphase. Other devices take only auto.
     /// </summary>
     public string CpuConv { get; init; } = "auto";
 

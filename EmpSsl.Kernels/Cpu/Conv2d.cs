@@ -1,14 +1,16 @@
 namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
-// gradient and ACCUMULATES (+=). Two paths: the direct channels-last convolution (Conv2dDirect.cs) where
-// DirectWins says it measured faster (few channels, narrow planes), else the implicit GEMM below.
+// gradient and ACCUMULATES (+=). Besides Winograd for 3x3 stride 1 (Winograd.cs) and the polyphase implicit GEMM
+// for stride 2 (Conv2dPolyphase.cs), where each measured faster: the direct channels-last convolution
+// (Conv2dDirect.cs) where DirectWins says it measured faster (few channels, narrow planes), else the implicit GEMM below.
 // The implicit GEMM runs each pass as one packed GEMM over the whole batch, with P = OH*OW
 // and CRR = C*R*R, and col the (CRR, N*P) column matrix of x:
 //   forward          y (K, N*P)   = w (K, CRR) . col
 //   backward weight  dw (K, CRR) += dy (K, N*P) . col^T
 //   backward data    stride 1: the forward of dy with w's kernels swapped and flipped;
-//                    otherwise dcol (CRR, nb*P) = w^T . dy per chunk of images, then col2im into dx.
+//                    otherwise dcol (CRR, nb*P) = w^T . dy per chunk of images, then col2im into dx (at stride 2
+//                    by phases: each dx row is written once from contiguous runs, Im2Col.cs).
 // col is never stored: the GEMM packs its panels straight from x (Im2ColMatrix), or from a zero-padded
 // copy of x at stride 1 (Im2ColPaddedMatrix), where each tap of a panel is one vector copy. The NCHW
 // tensors enter the GEMM as grouped matrices (one group of P columns per image), so y, dy and dx are
@@ -54,6 +56,11 @@ public sealed partial class CpuKernels
                 Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
                 return;
             }
+            if (UsePolyphase(s, ConvolutionPass.Forward))
+            {
+                Conv2dPolyphase.Forward(py, px, pw, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsForward(s)))
             {
                 Conv2dDirect.Forward(py, px, pw, shape);
@@ -86,6 +93,11 @@ public sealed partial class CpuKernels
             if (UseWinograd(s))
             {
                 Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
+                return;
+            }
+            if (UsePolyphase(s, ConvolutionPass.BackwardData))
+            {
+                Conv2dPolyphase.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
                 return;
             }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
@@ -138,6 +150,11 @@ public sealed partial class CpuKernels
                 Winograd.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
             }
+            if (UsePolyphase(s, ConvolutionPass.BackwardWeight))
+            {
+                Conv2dPolyphase.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseDirect(s, Conv2dDirect.SupportsBackwardWeight(s), weightGradient: true))
             {
                 Conv2dDirect.BackwardWeight(pdw, pdy, px, shape);
@@ -152,7 +169,7 @@ public sealed partial class CpuKernels
             }
             float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
             Im2ColPaddedMatrix.Pad(xp, px, shape);
-            GemmDriver.Run(s.K, crr, s.N * p, a, false, new Im2ColPaddedMatrix(xp, shape), true, c, 1f, 1f);
+            GemmDriver.Run(s.K, crr, s.N * p, a, false, Im2ColPaddedMatrix.Padded(xp, shape), true, c, 1f, 1f);
         }
     }
 
@@ -197,7 +214,7 @@ public sealed partial class CpuKernels
         }
         float* xp = Scratch.Floats(ref s_padded, Im2ColPaddedMatrix.PaddedLength(s));
         Im2ColPaddedMatrix.Pad(xp, x, s);
-        GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColPaddedMatrix(xp, s), false, c, 1f, 0f);
+        GemmDriver.Run(s.K, s.N * p, crr, a, false, Im2ColPaddedMatrix.Padded(xp, s), false, c, 1f, 0f);
     }
 
     /// <summary>Which convolution this backend runs: <see cref="ConvolutionPath.Auto"/> picks per shape; tests and benchmarks pin one.</summary>
@@ -227,6 +244,32 @@ public sealed partial class CpuKernels
     /// 16 outputs (256 channels at 2x2: 56-62 GFLOP/s against the direct path's 66-85).
     /// </summary>
     private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4;
+
+    /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
+    internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);
+
+    /// <summary>The polyphase implicit GEMM for stride 2 where it is pinned, or in Auto where it measured faster.</summary>
+    private bool UsePolyphase(in Conv2dShape s, ConvolutionPass pass) => Conv2dPolyphase.Supports(s) && Convolution switch
+    {
+        ConvolutionPath.Polyphase => true,
+        ConvolutionPath.Auto => PolyphaseWins(s, pass),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Where the polyphase path measured faster (paths bench, in-process alternation, 2-core EPYC, on the three
+    /// ResNet-18 CIFAR stride-2 3x3 layers): the weight gradient everywhere; the forward except where the direct path
+    /// wins (64 -> 128 channels at 32x32: direct 114 against 92 GFLOP/s), whose column-matrix panels each feed only
+    /// 128 output channels; backward data from 256 input channels (8x8: 149 against 138). With fewer, its per-phase
+    /// GEMMs have only C rows, and the column matrix (9C rows) folded by phases ran faster (64 channels: 98-107
+    /// against 77; 128: equal).
+    /// </summary>
+    private static bool PolyphaseWins(in Conv2dShape s, ConvolutionPass pass) => s.R == 3 && pass switch
+    {
+        ConvolutionPass.Forward => !(Conv2dDirect.SupportsForward(s) && DirectWins(s, weightGradient: false)),
+        ConvolutionPass.BackwardData => s.C >= 256,
+        _ => true,
+    };
 
     private bool UseDirect(in Conv2dShape s, bool supported, bool weightGradient = false) => supported && Convolution switch
     {
@@ -280,13 +323,24 @@ public enum ConvolutionPath
 
     /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions; others run as Auto would.</summary>
     Winograd,
+
+    /// <summary>The polyphase implicit GEMM for stride-2 convolutions (Conv2dPolyphase); others run as Auto would.</summary>
+    Polyphase,
+}
+
+/// <summary>The three passes of a convolution, for routing each to the path that runs it fastest.</summary>
+internal enum ConvolutionPass
+{
+    Forward,
+    BackwardData,
+    BackwardWeight,
 }
 
 /// <summary>The names the command lines (trainer and benchmarks) give the <see cref="ConvolutionPath"/>s.</summary>
 public static class ConvolutionPathNames
 {
     /// <summary>For error messages: the names <see cref="TryParse"/> takes.</summary>
-    public const string All = "auto, gemm, direct or winograd";
+    public const string All = "auto, gemm, direct, winograd or polyphase";
 
     public static bool TryParse(string? name, out ConvolutionPath path)
     {
@@ -295,8 +349,9 @@ public static class ConvolutionPathNames
             "gemm" => ConvolutionPath.ImplicitGemm,
             "direct" => ConvolutionPath.Direct,
             "winograd" => ConvolutionPath.Winograd,
+            "polyphase" => ConvolutionPath.Polyphase,
             _ => ConvolutionPath.Auto,
         };
-        return name is "auto" or "gemm" or "direct" or "winograd";
+        return name is "auto" or "gemm" or "direct" or "winograd" or "polyphase";
     }
 }

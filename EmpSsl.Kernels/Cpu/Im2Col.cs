@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EmpSsl.Kernels.Cpu;
 
@@ -16,7 +17,85 @@ internal static unsafe class Im2Col
     {
         nint dxP = (nint)dx;
         nint colP = (nint)col;
+        if (s.Stride == 2)
+        {
+            ForPlanes(nb * s.C, plane => UnpackPlaneStride2((float*)dxP, (float*)colP, s, nb, plane));
+            return;
+        }
         ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
+    }
+
+    /// <summary>
+    /// col2im of one plane at stride 2, a row of dx at a time and each element written once. A row's even and odd
+    /// columns (its two phases) each sum the column matrix's rows of the taps of that parity, shifted: for each phase
+    /// the taps add contiguous runs (vector adds, not a scatter to every other float), and one interleave writes the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackPlaneStride2(float* dx, float* col, in Conv2dShape s, int nb, int plane)
+    {
+        int image = plane / s.C;
+        int c = plane % s.C;
+        int oh = s.OutH;
+        int ow = s.OutW;
+        long ld = (long)nb * oh * ow;
+        float* dst = dx + (long)plane * s.H * s.W;
+        int evens = (s.W + 1) / 2;
+        float* even = stackalloc float[2 * evens + 8];
+        float* odd = even + evens + 4;
+        for (int ih = 0; ih < s.H; ih++)
+        {
+            for (int b = 0; b < 2; b++)
+            {
+                float* phase = b == 0 ? even : odd;
+                int length = (s.W - b + 1) / 2;
+                new Span<float>(phase, length).Clear();
+                // Kernel row r lands on dx row ih from output row (ih + pad - r) / 2 where that is whole and inside.
+                for (int r = (ih + s.Pad) & 1; r < s.R; r += 2)
+                {
+                    int i = (ih + s.Pad - r) >> 1;
+                    if (i < 0 || i >= oh)
+                    {
+                        continue;
+                    }
+                    // Likewise column tap q lands on column 2 l + b from output column l + (b + pad - q) / 2.
+                    for (int q = (b + s.Pad) & 1; q < s.R; q += 2)
+                    {
+                        int shift = (b + s.Pad - q) >> 1;
+                        int lo = Math.Max(0, -shift);
+                        int hi = Math.Min(length, ow - shift);
+                        if (lo < hi)
+                        {
+                            float* src = col + ((long)(c * s.R + r) * s.R + q) * ld + (long)image * oh * ow + (long)i * ow + shift;
+                            AddTo(phase + lo, src + lo, hi - lo);
+                        }
+                    }
+                }
+            }
+            Interleave(dst + (long)ih * s.W, even, odd, s.W);
+        }
+    }
+
+    /// <summary>dst[2 l] = even[l], dst[2 l + 1] = odd[l] for the n floats of dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Interleave(float* dst, float* even, float* odd, int n)
+    {
+        int l = 0;
+        if (Avx.IsSupported)
+        {
+            for (; 2 * l + 16 <= n; l += 8)
+            {
+                var e = Avx.LoadVector256(even + l);
+                var o = Avx.LoadVector256(odd + l);
+                var lo = Avx.UnpackLow(e, o);
+                var hi = Avx.UnpackHigh(e, o);
+                Avx.Store(dst + 2 * l, Avx.Permute2x128(lo, hi, 0x20));
+                Avx.Store(dst + 2 * l + 8, Avx.Permute2x128(lo, hi, 0x31));
+            }
+        }
+        for (int i = 2 * l; i < n; i++)
+        {
+            dst[i] = (i & 1) == 0 ? even[i >> 1] : odd[i >> 1];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

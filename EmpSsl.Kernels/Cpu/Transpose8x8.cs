@@ -39,6 +39,29 @@ internal static unsafe class Transpose8x8
         StoreRows(dst, dstLd, o0, o1, o2, o3, o4, o5, o6, o7);
     }
 
+    /// <summary>
+    /// dst[c * dstLd + r] = src[offsets[r] + c] for 4 columns of 8 rows at arbitrary offsets: the gather of
+    /// <see cref="Gather"/> where runs are 4 floats long (4-pixel output rows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Gather4(float* src, long* offsets, float* dst, long dstLd)
+    {
+        // Rows r and r + 4 share a register, one per 128-bit lane; a 4x4 transpose within the lanes then leaves
+        // column c of rows 0-3 in the low lane and of rows 4-7 in the high one.
+        var v0 = Vector256.Create(Sse.LoadVector128(src + offsets[0]), Sse.LoadVector128(src + offsets[4]));
+        var v1 = Vector256.Create(Sse.LoadVector128(src + offsets[1]), Sse.LoadVector128(src + offsets[5]));
+        var v2 = Vector256.Create(Sse.LoadVector128(src + offsets[2]), Sse.LoadVector128(src + offsets[6]));
+        var v3 = Vector256.Create(Sse.LoadVector128(src + offsets[3]), Sse.LoadVector128(src + offsets[7]));
+        var t0 = Avx.UnpackLow(v0, v1);
+        var t1 = Avx.UnpackHigh(v0, v1);
+        var t2 = Avx.UnpackLow(v2, v3);
+        var t3 = Avx.UnpackHigh(v2, v3);
+        Avx.Store(dst, Avx.Shuffle(t0, t2, 0x44));
+        Avx.Store(dst + dstLd, Avx.Shuffle(t0, t2, 0xEE));
+        Avx.Store(dst + 2 * dstLd, Avx.Shuffle(t1, t3, 0x44));
+        Avx.Store(dst + 3 * dstLd, Avx.Shuffle(t1, t3, 0xEE));
+    }
+
     /// <summary>dst[offsets[c] + r] = src[r * srcLd + c]: 8 rows in, 8 columns out to arbitrary places.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scatter(float* src, long srcLd, float* dst, long* offsets)

@@ -29,7 +29,7 @@ public sealed record Results
     /// <summary>"tf32" when the convolutions ran on CUDA's tensor cores in TF32 (--tf32), else "fp32".</summary>
     public string ConvMath { get; init; } = "fp32";
 
-    /// <summary>The cpu device's convolution path as set (--cpu-conv): auto, gemm, direct or winograd.</summary>
+    /// <summary>The cpu device's convolution path as set (--cpu-conv): auto, gemm, direct, winograd or polyphase.</summary>
     public string CpuConv { get; init; } = "auto";
     public string Machine { get; init; } = "";
 

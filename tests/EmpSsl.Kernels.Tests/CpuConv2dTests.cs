@@ -6,8 +6,8 @@ namespace EmpSsl.Kernels.Tests;
 /// <summary>
 /// The cpu backend's Conv2d passes, on each of its two paths (implicit-GEMM, and direct channels-last), against
 /// the float64 spec in Ref. Odd spatial sizes, channel counts that are not multiples of the vector width, batch 1,
-/// stride 2, 1x1 and 5x5 kernels, and a batch big enough to take several im2col chunks. dx is NaN-poisoned before
-/// the call (written); dw starts random (accumulated).
+/// stride 2 (whose backward data folds the column matrix by phases), 1x1 and 5x5 kernels, and batches big enough to
+/// take several im2col chunks. dx is NaN-poisoned before the call (written); dw starts random (accumulated).
 /// </summary>
 public sealed class CpuConv2dTests
 {
@@ -42,6 +42,11 @@ public sealed class CpuConv2dTests
         (2, 9, 16, 16, 20, 3, 1, 1),
         // One image's columns take 64*9*32*32 floats, so 4 images span two im2col chunks.
         (4, 64, 32, 32, 3, 3, 1, 1),
+        // At stride 2 one image's columns take 64*9*16*16 floats: 16 images span two chunks. Stride 2 with a 5x5
+        // kernel and pad 2, and with no padding, folds taps of both parities onto each row.
+        (16, 64, 32, 32, 3, 3, 2, 1),
+        (2, 4, 11, 9, 6, 5, 2, 2),
+        (2, 5, 9, 8, 6, 3, 2, 0),
         // Channel counts the direct path takes (K, or C for backward data, multiples of 16): batch 1, 4x4 and 2x2
         // planes, pixel counts that end in a part tile and span several chunks, channels over one channel block,
         // the single-channel stem, stride 2, no padding, a 5x5 kernel.

@@ -1,0 +1,217 @@
+using System.Runtime.InteropServices;
+using EmpSsl.Kernels.Cpu;
+using EmpSsl.Kernels.Reference;
+using EmpSsl.Testing;
+
+namespace EmpSsl.Kernels.Tests;
+
+/// <summary>
+/// The cpu backend's polyphase path for stride-2 convolutions (Conv2dPolyphase), each pass against the float64 spec:
+/// odd spatial sizes (whose phases differ in size), planes of one pixel, channel counts that are not multiples of
+/// the vector width, batch 1, output rows of 4, 8 and 16 (whole and split half-slivers), reductions over more than
+/// one KC step, the ResNet 3x3 pad 1 and other kernels and pads (a 1x1 kernel leaves three phases of dx without a
+/// tap), on the native and the AVX-512 register tile (emulated where the CPU lacks it). NaN poison in written
+/// outputs, a random start in the accumulated dw, guard bands, tolerance Tol.Gemm.
+/// </summary>
+public sealed unsafe class Conv2dPolyphaseTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, bool> Shapes()
+    {
+        var data = new TheoryData<int, int, int, int, int, int, int, bool>();
+        foreach (var (n, c, h, w, k, r, pad) in ShapeList)
+        {
+            data.Add(n, c, h, w, k, r, pad, false);
+            data.Add(n, c, h, w, k, r, pad, true);
+        }
+        return data;
+    }
+
+    private static readonly (int N, int C, int H, int W, int K, int R, int Pad)[] ShapeList =
+    [
+        // N, C, H, W, K, R, pad (stride 2)
+        (1, 3, 7, 5, 5, 3, 1),
+        (2, 17, 7, 5, 19, 3, 1),
+        (2, 6, 9, 7, 10, 3, 1),
+        // Output rows of 16, 8 and 4 pixels, as on ResNet-18 CIFAR's stride-2 layers.
+        (2, 5, 32, 32, 7, 3, 1),
+        (3, 12, 16, 16, 20, 3, 1),
+        (2, 20, 8, 8, 24, 3, 1),
+        // C * 9 and K * 4 over one KC step of 256.
+        (2, 40, 8, 8, 70, 3, 1),
+        // One-pixel and one-row planes.
+        (2, 4, 1, 1, 3, 3, 1),
+        (1, 4, 2, 9, 3, 3, 1),
+        // Other kernels and pads: no padding, a 1x1 shortcut, even kernels, a 5x5 with pad 2.
+        (2, 5, 9, 8, 6, 3, 0),
+        (2, 20, 9, 9, 12, 1, 0),
+        (2, 7, 8, 7, 5, 2, 0),
+        (2, 6, 10, 9, 5, 4, 1),
+        (2, 4, 11, 9, 6, 5, 2),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardMatchesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
+        var rng = new Random(s.GetHashCode());
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        var want = new double[s.OutputLength];
+        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
+
+        float[] got = Run(Poisoned(s.OutputLength), y => Conv2dPolyphase.Forward(y, Pin(x), Pin(wt), s, new GemmTiling(wide)));
+        Check(want, got, $"polyphase forward {s} wide {wide}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardDataMatchesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
+        var rng = new Random(s.GetHashCode() + 1);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        var want = new double[s.InputLength];
+        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+
+        float[] got = Run(Poisoned(s.InputLength), dx => Conv2dPolyphase.BackwardData(dx, Pin(dy), Pin(wt), s, new GemmTiling(wide)));
+        Check(want, got, $"polyphase backward data {s} wide {wide}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardWeightAccumulatesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
+        var rng = new Random(s.GetHashCode() + 2);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
+        var want = CpuCompare.Wide(dw0);
+        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
+
+        float[] got = Run(dw0, dw => Conv2dPolyphase.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide)));
+        Check(want, got, $"polyphase backward weight {s} wide {wide}");
+    }
+
+    /// <summary>Through the backend with the path pinned, on a ResNet-18-like stride-2 layer at batch 1 and 2.</summary>
+    [Theory]
+    [InlineData(1, 32, 16, 16, 48)]
+    [InlineData(2, 24, 8, 8, 40)]
+    public void BackendRunsAllThreePassesPinned(int n, int c, int h, int w, int k)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, 3, 2, 1);
+        using var kernels = new CpuKernels { Convolution = ConvolutionPath.Polyphase };
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardWeight));
+        var rng = new Random(s.GetHashCode() + 3);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
+
+        var want = new double[s.OutputLength];
+        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
+        Check(want, Through(kernels, Poisoned(s.OutputLength), o => kernels.Conv2dForward(o, Upload(kernels, x), Upload(kernels, wt), s)), $"backend forward {s}");
+
+        want = new double[s.InputLength];
+        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+        Check(want, Through(kernels, Poisoned(s.InputLength), o => kernels.Conv2dBackwardData(o, Upload(kernels, dy), Upload(kernels, wt), s)), $"backend backward data {s}");
+
+        want = CpuCompare.Wide(dw0);
+        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
+        Check(want, Through(kernels, dw0, o => kernels.Conv2dBackwardWeight(o, Upload(kernels, dy), Upload(kernels, x), s)), $"backend backward weight {s}");
+    }
+
+    [Fact]
+    public void AutoRoutesStrideTwoPassesWherePolyphaseMeasuredFaster()
+    {
+        using var kernels = new CpuKernels();
+        var first = new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1);
+        var second = new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1);
+        var third = new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1);
+        // 64 -> 128 channels: the direct forward and the folded column matrix for backward data ran faster.
+        Assert.False(kernels.RoutesToPolyphase(first, ConvolutionPass.Forward));
+        Assert.False(kernels.RoutesToPolyphase(first, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(first, ConvolutionPass.BackwardWeight));
+        Assert.True(kernels.RoutesToPolyphase(second, ConvolutionPass.Forward));
+        Assert.False(kernels.RoutesToPolyphase(second, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(second, ConvolutionPass.BackwardWeight));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardData));
+        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardWeight));
+        // Never at stride 1, nor for the 1x1 shortcuts unless pinned, nor when another path is pinned.
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), ConvolutionPass.BackwardWeight));
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0), ConvolutionPass.BackwardWeight));
+        kernels.Convolution = ConvolutionPath.ImplicitGemm;
+        Assert.False(kernels.RoutesToPolyphase(third, ConvolutionPass.Forward));
+        kernels.Convolution = ConvolutionPath.Polyphase;
+        Assert.True(kernels.RoutesToPolyphase(first, ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToPolyphase(new Conv2dShape(2, 20, 9, 9, 12, 1, 2, 0), ConvolutionPass.BackwardData));
+        Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), ConvolutionPass.Forward));
+        Assert.True(ConvolutionPathNames.TryParse("polyphase", out var path));
+        Assert.Equal(ConvolutionPath.Polyphase, path);
+    }
+
+    private static float[] Poisoned(int length)
+    {
+        var x = new float[length];
+        Array.Fill(x, float.NaN);
+        return x;
+    }
+
+    private readonly List<GCHandle> _pins = [];
+
+    private float* Pin(float[] data)
+    {
+        var handle = GCHandle.Alloc(data, GCHandleType.Pinned);
+        _pins.Add(handle);
+        return (float*)handle.AddrOfPinnedObject();
+    }
+
+    /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
+    private float[] Run(float[] initial, UnsafeOp op)
+    {
+        float[] guarded = CpuCompare.WithGuards(initial);
+        try
+        {
+            fixed (float* p = guarded)
+            {
+                op(p + CpuCompare.Guard);
+            }
+        }
+        finally
+        {
+            _pins.ForEach(h => h.Free());
+            _pins.Clear();
+        }
+        return guarded;
+    }
+
+    private delegate void UnsafeOp(float* output);
+
+    private static float[] Through(CpuKernels kernels, float[] initial, Action<DeviceSpan> op)
+    {
+        var buffer = kernels.Allocate(initial.Length + 2 * CpuCompare.Guard);
+        kernels.Upload(buffer.Span, CpuCompare.WithGuards(initial));
+        op(buffer.Slice(CpuCompare.Guard, initial.Length));
+        var got = new float[buffer.Length];
+        kernels.Download(buffer.Span, got);
+        return got;
+    }
+
+    private static DeviceSpan Upload(CpuKernels kernels, float[] x)
+    {
+        var buffer = kernels.Allocate(x.Length);
+        kernels.Upload(buffer.Span, x);
+        return buffer.Span;
+    }
+
+    private static void Check(double[] want, float[] guarded, string what)
+    {
+        CpuCompare.AssertGuards(guarded, what);
+        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Tol.Gemm);
+    }
+}
