@@ -144,23 +144,8 @@ internal static unsafe class Conv2dPolyphase
                 new Span<float>(odd, q.Width).Clear();
                 continue;
             }
-            Copy(src + (long)ih * s.W, row + s.Pad, s.W);
+            ShortRows.Copy(row + s.Pad, src + (long)ih * s.W, s.W);
             Deinterleave(row, even, odd, q.Width);
-        }
-    }
-
-    // Rows are 8 to 32 floats here: a call to memmove would cost more than the copy.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int n)
-    {
-        int t = 0;
-        for (; t + 8 <= n; t += 8)
-        {
-            Vector256.Store(Vector256.Load(src + t), dst + t);
-        }
-        for (; t < n; t++)
-        {
-            dst[t] = src[t];
         }
     }
 

@@ -97,7 +97,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                 Zero(dst, a - j);
                 if (s.Stride == 1)
                 {
-                    Copy(dst + a - j, src + a, b - a);
+                    ShortRows.Copy(dst + a - j, src + a, b - a);
                 }
                 else
                 {
@@ -116,21 +116,6 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                 i = 0;
                 n++;
             }
-        }
-    }
-
-    // Segments are one output row (4 to 32 floats here): a call to memmove would cost more than the copy.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int n)
-    {
-        int t = 0;
-        for (; t + 8 <= n; t += 8)
-        {
-            Vector256.Store(Vector256.Load(src + t), dst + t);
-        }
-        for (; t < n; t++)
-        {
-            dst[t] = src[t];
         }
     }
 

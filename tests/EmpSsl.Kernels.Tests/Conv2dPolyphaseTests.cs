@@ -13,7 +13,7 @@ namespace EmpSsl.Kernels.Tests;
 /// tap), on the native and the AVX-512 register tile (emulated where the CPU lacks it). NaN poison in written
 /// outputs, a random start in the accumulated dw, guard bands, tolerance Tol.Gemm.
 /// </summary>
-public sealed unsafe class Conv2dPolyphaseTests
+public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
 {
     public static TheoryData<int, int, int, int, int, int, int, bool> Shapes()
     {
@@ -114,15 +114,15 @@ public sealed unsafe class Conv2dPolyphaseTests
 
         var want = new double[s.OutputLength];
         Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
-        Check(want, Through(kernels, Poisoned(s.OutputLength), o => kernels.Conv2dForward(o, Upload(kernels, x), Upload(kernels, wt), s)), $"backend forward {s}");
+        Check(want, Through(kernels, Poisoned(s.OutputLength), o => kernels.Conv2dForward(o, CpuCompare.Upload(kernels, x), CpuCompare.Upload(kernels, wt), s)), $"backend forward {s}");
 
         want = new double[s.InputLength];
         Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
-        Check(want, Through(kernels, Poisoned(s.InputLength), o => kernels.Conv2dBackwardData(o, Upload(kernels, dy), Upload(kernels, wt), s)), $"backend backward data {s}");
+        Check(want, Through(kernels, Poisoned(s.InputLength), o => kernels.Conv2dBackwardData(o, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, wt), s)), $"backend backward data {s}");
 
         want = CpuCompare.Wide(dw0);
         Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
-        Check(want, Through(kernels, dw0, o => kernels.Conv2dBackwardWeight(o, Upload(kernels, dy), Upload(kernels, x), s)), $"backend backward weight {s}");
+        Check(want, Through(kernels, dw0, o => kernels.Conv2dBackwardWeight(o, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, x), s)), $"backend backward weight {s}");
     }
 
     [Fact]
@@ -155,43 +155,6 @@ public sealed unsafe class Conv2dPolyphaseTests
         Assert.Equal(ConvolutionPath.Polyphase, path);
     }
 
-    private static float[] Poisoned(int length)
-    {
-        var x = new float[length];
-        Array.Fill(x, float.NaN);
-        return x;
-    }
-
-    private readonly List<GCHandle> _pins = [];
-
-    private float* Pin(float[] data)
-    {
-        var handle = GCHandle.Alloc(data, GCHandleType.Pinned);
-        _pins.Add(handle);
-        return (float*)handle.AddrOfPinnedObject();
-    }
-
-    /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
-    private float[] Run(float[] initial, UnsafeOp op)
-    {
-        float[] guarded = CpuCompare.WithGuards(initial);
-        try
-        {
-            fixed (float* p = guarded)
-            {
-                op(p + CpuCompare.Guard);
-            }
-        }
-        finally
-        {
-            _pins.ForEach(h => h.Free());
-            _pins.Clear();
-        }
-        return guarded;
-    }
-
-    private delegate void UnsafeOp(float* output);
-
     private static float[] Through(CpuKernels kernels, float[] initial, Action<DeviceSpan> op)
     {
         var buffer = kernels.Allocate(initial.Length + 2 * CpuCompare.Guard);
@@ -200,13 +163,6 @@ public sealed unsafe class Conv2dPolyphaseTests
         var got = new float[buffer.Length];
         kernels.Download(buffer.Span, got);
         return got;
-    }
-
-    private static DeviceSpan Upload(CpuKernels kernels, float[] x)
-    {
-        var buffer = kernels.Allocate(x.Length);
-        kernels.Upload(buffer.Span, x);
-        return buffer.Span;
     }
 
     private static void Check(double[] want, float[] guarded, string what)

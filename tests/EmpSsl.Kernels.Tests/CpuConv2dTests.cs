@@ -71,7 +71,7 @@ public sealed class CpuConv2dTests
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
         float[] want = CpuCompare.Spec(new float[s.OutputLength], y => Ref.Conv2dForward(y, CpuCompare.Wide(x), CpuCompare.Wide(wt), s));
 
-        float[] got = Run(direct, s.OutputLength, float.NaN, (kernels, y) => kernels.Conv2dForward(y, Upload(kernels, x), Upload(kernels, wt), s));
+        float[] got = Run(direct, s.OutputLength, float.NaN, (kernels, y) => kernels.Conv2dForward(y, CpuCompare.Upload(kernels, x), CpuCompare.Upload(kernels, wt), s));
         CpuCompare.AssertGuards(got, $"Conv2dForward {s}");
         CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.OutputLength), CpuCompare.Tolerance(s.C * s.R * s.R), $"Conv2dForward {s}");
     }
@@ -86,7 +86,7 @@ public sealed class CpuConv2dTests
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
         float[] want = CpuCompare.Spec(new float[s.InputLength], dx => Ref.Conv2dBackwardData(dx, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s));
 
-        float[] got = Run(direct, s.InputLength, float.NaN, (kernels, dx) => kernels.Conv2dBackwardData(dx, Upload(kernels, dy), Upload(kernels, wt), s));
+        float[] got = Run(direct, s.InputLength, float.NaN, (kernels, dx) => kernels.Conv2dBackwardData(dx, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, wt), s));
         CpuCompare.AssertGuards(got, $"Conv2dBackwardData {s}");
         CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.InputLength), CpuCompare.Tolerance(s.K * s.R * s.R), $"Conv2dBackwardData {s}");
     }
@@ -102,7 +102,7 @@ public sealed class CpuConv2dTests
         float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
         float[] want = CpuCompare.Spec(dw0, dw => Ref.Conv2dBackwardWeight(dw, CpuCompare.Wide(dy), CpuCompare.Wide(x), s));
 
-        float[] got = Run(direct, dw0, (kernels, dw) => kernels.Conv2dBackwardWeight(dw, Upload(kernels, dy), Upload(kernels, x), s));
+        float[] got = Run(direct, dw0, (kernels, dw) => kernels.Conv2dBackwardWeight(dw, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, x), s));
         CpuCompare.AssertGuards(got, $"Conv2dBackwardWeight {s}");
         CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.WeightLength), CpuCompare.Tolerance(s.N * s.OutH * s.OutW), $"Conv2dBackwardWeight {s}");
     }
@@ -138,12 +138,5 @@ public sealed class CpuConv2dTests
         var got = new float[buffer.Length];
         kernels.Download(buffer.Span, got);
         return got;
-    }
-
-    private static DeviceSpan Upload(CpuKernels kernels, float[] x)
-    {
-        var buffer = kernels.Allocate(x.Length);
-        kernels.Upload(buffer.Span, x);
-        return buffer.Span;
     }
 }

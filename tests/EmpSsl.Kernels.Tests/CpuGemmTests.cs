@@ -147,6 +147,14 @@ public sealed class CpuGemmTests
 /// <summary>Random operands, guard bands and the one closeness check the CPU GEMM and Conv2d tests share.</summary>
 internal static class CpuCompare
 {
+    /// <summary>x in a new buffer of the backend.</summary>
+    public static DeviceSpan Upload(CpuKernels kernels, float[] x)
+    {
+        var buffer = kernels.Allocate(x.Length);
+        kernels.Upload(buffer.Span, x);
+        return buffer.Span;
+    }
+
     /// <summary>Floats of sentinel before and after an output, to catch stray writes.</summary>
     public const int Guard = 37;
 

@@ -12,7 +12,7 @@ namespace EmpSsl.Kernels.Tests;
 /// AVX-512 register tile (8 x 32, emulated where the CPU lacks it). Each pass against the float64 spec, with NaN
 /// poison in written outputs, a random start in the accumulated dw, and guard bands.
 /// </summary>
-public sealed unsafe class WinogradTests
+public sealed unsafe class WinogradTests : PinnedRuns
 {
     public static TheoryData<int, int, int, int, int, int, bool> Shapes()
     {
@@ -143,43 +143,6 @@ public sealed unsafe class WinogradTests
         kernels.Convolution = ConvolutionPath.ImplicitGemm;
         Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 64, 32, 32, 64, 3, 1, 1)));
     }
-
-    private static float[] Poisoned(int length)
-    {
-        var x = new float[length];
-        Array.Fill(x, float.NaN);
-        return x;
-    }
-
-    private readonly List<GCHandle> _pins = [];
-
-    private float* Pin(float[] data)
-    {
-        var handle = GCHandle.Alloc(data, GCHandleType.Pinned);
-        _pins.Add(handle);
-        return (float*)handle.AddrOfPinnedObject();
-    }
-
-    /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
-    private float[] Run(float[] initial, UnsafeOp op)
-    {
-        float[] guarded = CpuCompare.WithGuards(initial);
-        try
-        {
-            fixed (float* p = guarded)
-            {
-                op(p + CpuCompare.Guard);
-            }
-        }
-        finally
-        {
-            _pins.ForEach(h => h.Free());
-            _pins.Clear();
-        }
-        return guarded;
-    }
-
-    private delegate void UnsafeOp(float* output);
 
     private static void Check(double[] want, float[] guarded, string what)
     {

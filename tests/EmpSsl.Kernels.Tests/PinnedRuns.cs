@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+
+namespace EmpSsl.Kernels.Tests;
+
+/// <summary>
+/// For tests that call the cpu kernels' pointer entry points directly (Winograd, polyphase): NaN-poisoned outputs,
+/// inputs pinned for the length of one run, and outputs between guard bands (CpuCompare).
+/// </summary>
+public abstract unsafe class PinnedRuns
+{
+    private readonly List<GCHandle> _pins = [];
+
+    protected delegate void UnsafeOp(float* output);
+
+    protected static float[] Poisoned(int length)
+    {
+        var x = new float[length];
+        Array.Fill(x, float.NaN);
+        return x;
+    }
+
+    /// <summary>A pointer to data, pinned until the next <see cref="Run"/> ends.</summary>
+    protected float* Pin(float[] data)
+    {
+        var handle = GCHandle.Alloc(data, GCHandleType.Pinned);
+        _pins.Add(handle);
+        return (float*)handle.AddrOfPinnedObject();
+    }
+
+    /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
+    protected float[] Run(float[] initial, UnsafeOp op)
+    {
+        float[] guarded = CpuCompare.WithGuards(initial);
+        try
+        {
+            fixed (float* p = guarded)
+            {
+                op(p + CpuCompare.Guard);
+            }
+        }
+        finally
+        {
+            _pins.ForEach(h => h.Free());
+            _pins.Clear();
+        }
+        return guarded;
+    }
+}
