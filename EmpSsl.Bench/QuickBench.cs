@@ -19,27 +19,21 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
     {
         bool tiny = kernels.Name == "ilgpu-cpu";
         var results = new List<BenchResult>();
-        if (only is not null)
-        {
-            foreach (var s in (tiny ? Cases.TinyConv : Cases.Conv).Where(s => s.ToString().Contains(only, StringComparison.Ordinal)))
-            {
-                foreach (var r in Conv(s))
-                {
-                    results.Add(Report(r));
-                }
-            }
-            return results;
-        }
-        foreach (var s in tiny ? Cases.TinyGemm : Cases.Gemm)
+        // --only times convolution shapes alone.
+        foreach (var s in only is null ? tiny ? Cases.TinyGemm : Cases.Gemm : [])
         {
             results.Add(Report(Gemm(s)));
         }
-        foreach (var s in tiny ? Cases.TinyConv : Cases.Conv)
+        foreach (var s in (tiny ? Cases.TinyConv : Cases.Conv).Where(s => only is null || s.ToString().Contains(only, StringComparison.Ordinal)))
         {
             foreach (var r in Conv(s))
             {
                 results.Add(Report(r));
             }
+        }
+        if (only is not null)
+        {
+            return results;
         }
         foreach (var s in tiny ? Cases.TinyBatchNorm : Cases.BatchNorm)
         {

@@ -47,8 +47,8 @@ public sealed partial class CpuKernels
                 GemmDriver.Run(
                     s.K, s.N * p, s.C,
                     new GemmMatrix(pw, s.C), false,
-                    Images(px, s.C, p), false,
-                    Images(py, s.K, p), 1f, 0f);
+                    GemmMatrix.Images(px, s.C, p), false,
+                    GemmMatrix.Images(py, s.K, p), 1f, 0f);
                 return;
             }
             if (UseWinograd(s))
@@ -86,8 +86,8 @@ public sealed partial class CpuKernels
                 GemmDriver.Run(
                     s.C, s.N * p, s.K,
                     new GemmMatrix(pw, s.C), true,
-                    Images(pdy, s.K, p), false,
-                    Images(pdx, s.C, p), 1f, 0f);
+                    GemmMatrix.Images(pdy, s.K, p), false,
+                    GemmMatrix.Images(pdx, s.C, p), 1f, 0f);
                 return;
             }
             if (UseWinograd(s))
@@ -118,7 +118,7 @@ public sealed partial class CpuKernels
                 GemmDriver.Run(
                     crr, count * p, s.K,
                     new GemmMatrix(pw, crr), true,
-                    Images(pdy + (long)n0 * s.K * p, s.K, p), false,
+                    GemmMatrix.Images(pdy + (long)n0 * s.K * p, s.K, p), false,
                     new GemmMatrix(pcol, (long)count * p), 1f, 0f);
                 Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count);
             }
@@ -140,8 +140,8 @@ public sealed partial class CpuKernels
             {
                 GemmDriver.Run(
                     s.K, s.C, s.N * p,
-                    Images(pdy, s.K, p), false,
-                    Images(px, s.C, p), true,
+                    GemmMatrix.Images(pdy, s.K, p), false,
+                    GemmMatrix.Images(px, s.C, p), true,
                     new GemmMatrix(pdw, s.C), 1f, 1f);
                 return;
             }
@@ -160,7 +160,7 @@ public sealed partial class CpuKernels
                 Conv2dDirect.BackwardWeight(pdw, pdy, px, shape);
                 return;
             }
-            var a = Images(pdy, s.K, p);
+            var a = GemmMatrix.Images(pdy, s.K, p);
             var c = new GemmMatrix(pdw, crr);
             if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR, trans: true))
             {
@@ -206,7 +206,7 @@ public sealed partial class CpuKernels
         int p = s.OutH * s.OutW;
         int crr = s.C * s.R * s.R;
         var a = new GemmMatrix(w, crr);
-        var c = Images(y, s.K, p);
+        var c = GemmMatrix.Images(y, s.K, p);
         if (!Im2ColPaddedMatrix.Fits(s, GemmBlocking.Native.NR, trans: false))
         {
             GemmDriver.Run(s.K, s.N * p, crr, a, false, new Im2ColMatrix(x, s), false, c, 1f, 0f);
@@ -297,10 +297,6 @@ public sealed partial class CpuKernels
     }
 
     private static bool IsPointwise(in Conv2dShape s) => s.R == 1 && s.Stride == 1 && s.Pad == 0;
-
-    /// <summary>A batch of NCHW images, (channels, images * pixels) with one group of columns per image.</summary>
-    private static unsafe GemmMatrix Images(float* p, int channels, int pixels)
-        => new(p, pixels, pixels, (long)channels * pixels);
 
     private static int ChunkImages(in Conv2dShape s)
     {

@@ -34,29 +34,25 @@ internal static unsafe class Conv2dPolyphase
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
     {
-        var q = new Phases(s);
-        float* xq = Scratch.Floats(ref s_phases, q.Length);
-        Split(xq, x, s, q);
+        float* xq = SplitInput(x, s, out var q);
         int p = s.OutH * s.OutW;
         int crr = s.C * s.R * s.R;
         GemmDriver.Run(
             s.K, s.N * p, crr,
             new GemmMatrix(w, crr), false,
             q.Columns(xq, s), false,
-            Images(y, s.K, p), 1f, 0f, tiling);
+            GemmMatrix.Images(y, s.K, p), 1f, 0f, tiling);
     }
 
     /// <summary>dw (K, C, R, R) += the weight gradient.</summary>
     public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
     {
-        var q = new Phases(s);
-        float* xq = Scratch.Floats(ref s_phases, q.Length);
-        Split(xq, x, s, q);
+        float* xq = SplitInput(x, s, out var q);
         int p = s.OutH * s.OutW;
         int crr = s.C * s.R * s.R;
         GemmDriver.Run(
             s.K, crr, s.N * p,
-            Images(dy, s.K, p), false,
+            GemmMatrix.Images(dy, s.K, p), false,
             q.Columns(xq, s), true,
             new GemmMatrix(dw, crr), 1f, 1f, tiling);
     }
@@ -103,7 +99,7 @@ internal static unsafe class Conv2dPolyphase
                         s.C, s.N * pixels, s.K * taps,
                         new GemmMatrix(from, s.C), true,
                         col, false,
-                        Images(to, s.C, pixels), 1f, 0f, tiling);
+                        GemmMatrix.Images(to, s.C, pixels), 1f, 0f, tiling);
                 }
                 to += (long)s.N * s.C * pixels;
                 from += (long)s.C * s.K * taps;
@@ -112,8 +108,14 @@ internal static unsafe class Conv2dPolyphase
         Merge(dx, dxq, s, d);
     }
 
-    /// <summary>A batch of NCHW images, (channels, images * pixels) with one group of columns per image.</summary>
-    private static GemmMatrix Images(float* p, int channels, int pixels) => new(p, pixels, pixels, (long)channels * pixels);
+    /// <summary>The phases of x in this thread's work array (Split), and their layout.</summary>
+    private static float* SplitInput(float* x, in Conv2dShape s, out Phases q)
+    {
+        q = new Phases(s);
+        float* xq = Scratch.Floats(ref s_phases, q.Length);
+        Split(xq, x, s, q);
+        return xq;
+    }
 
     /// <summary>
     /// xq (N, C, 4, Hq, Wq): phase (a, b) of channel c holds the zero-padded x's (2 i + a, 2 j + b); split over
@@ -123,7 +125,7 @@ internal static unsafe class Conv2dPolyphase
     {
         nint xqP = (nint)xq;
         nint xP = (nint)x;
-        ForPlanes(s.N * s.C, plane => SplitPlane((float*)xqP + plane * 4 * q.Plane, (float*)xP + (long)plane * s.H * s.W, s, q));
+        SimdDriver.ForPlanes(s.N * s.C, plane => SplitPlane((float*)xqP + plane * 4 * q.Plane, (float*)xP + (long)plane * s.H * s.W, s, q));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -187,7 +189,7 @@ internal static unsafe class Conv2dPolyphase
     {
         nint dypP = (nint)dyp;
         nint dyP = (nint)dy;
-        ForPlanes(s.N * s.K, plane =>
+        SimdDriver.ForPlanes(s.N * s.K, plane =>
         {
             float* dst = (float*)dypP + plane * d.Plane;
             float* src = (float*)dyP + (long)plane * s.OutH * s.OutW;
@@ -235,7 +237,7 @@ internal static unsafe class Conv2dPolyphase
         nint startsP = (nint)starts;
         nint countsP = (nint)counts;
         nint tapsP = (nint)taps;
-        ForPlanes(s.K, k =>
+        SimdDriver.ForPlanes(s.K, k =>
         {
             long* starts = (long*)startsP;
             int* counts = (int*)countsP;
@@ -262,7 +264,7 @@ internal static unsafe class Conv2dPolyphase
     {
         nint dxP = (nint)dx;
         nint dxqP = (nint)dxq;
-        ForPlanes(s.N * s.C, plane => MergePlane((float*)dxP + (long)plane * s.H * s.W, (float*)dxqP, plane, s, d));
+        SimdDriver.ForPlanes(s.N * s.C, plane => MergePlane((float*)dxP + (long)plane * s.H * s.W, (float*)dxqP, plane, s, d));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -285,27 +287,6 @@ internal static unsafe class Conv2dPolyphase
             float* odd = (ih & 1) == 0 ? p01 + (long)m * c1 : p11 + (long)m * c1;
             Im2Col.Interleave(dst + (long)ih * s.W, even, odd, s.W);
         }
-    }
-
-    private static void ForPlanes(int planes, Action<long> body)
-    {
-        int threads = Math.Min(Environment.ProcessorCount, planes);
-        if (threads <= 1)
-        {
-            for (long p = 0; p < planes; p++)
-            {
-                body(p);
-            }
-            return;
-        }
-        Parallel.For(0, threads, t =>
-        {
-            long end = (long)(t + 1) * planes / threads;
-            for (long p = (long)t * planes / threads; p < end; p++)
-            {
-                body(p);
-            }
-        });
     }
 
     /// <summary>The four phases of the zero-padded x, each Height x Width, stored (N, C, 4, Height, Width).</summary>

@@ -21,6 +21,9 @@ internal readonly unsafe struct GemmMatrix : IGemmOperandB
         GroupStride = groupStride;
     }
 
+    /// <summary>A batch of NCHW images, (channels, images * pixels) with one group of columns per image.</summary>
+    public static GemmMatrix Images(float* p, int channels, int pixels) => new(p, pixels, pixels, (long)channels * pixels);
+
     public float* P { get; }
 
     public long Ld { get; }

@@ -19,10 +19,10 @@ internal static unsafe class Im2Col
         nint colP = (nint)col;
         if (s.Stride == 2)
         {
-            ForPlanes(nb * s.C, plane => UnpackPlaneStride2((float*)dxP, (float*)colP, s, nb, plane));
+            SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlaneStride2((float*)dxP, (float*)colP, s, nb, plane));
             return;
         }
-        ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
+        SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
     }
 
     /// <summary>
@@ -163,26 +163,5 @@ internal static unsafe class Im2Col
         {
             dst[i] += src[i];
         }
-    }
-
-    private static void ForPlanes(int planes, Action<int> body)
-    {
-        int threads = Math.Min(Environment.ProcessorCount, planes);
-        if (threads <= 1)
-        {
-            for (int p = 0; p < planes; p++)
-            {
-                body(p);
-            }
-            return;
-        }
-        Parallel.For(0, threads, t =>
-        {
-            int end = (int)((long)(t + 1) * planes / threads);
-            for (int p = (int)((long)t * planes / threads); p < end; p++)
-            {
-                body(p);
-            }
-        });
     }
 }

@@ -160,7 +160,8 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                     float* to = d + (long)k * nr;
                     for (int run = 0; run < runs; run++)
                     {
-                        to += CopyRun(starts[run] + off, to, lengths[run]);
+                        ShortRows.Copy(to, starts[run] + off, lengths[run]);
+                        to += lengths[run];
                     }
                     for (int c = cols; c < half; c++)
                     {
@@ -169,27 +170,6 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
                 }
             }
         }
-    }
-
-    /// <summary>Copies n (under one half-sliver) floats; returns n.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CopyRun(float* src, float* dst, int n)
-    {
-        int t = 0;
-        for (; t + 8 <= n; t += 8)
-        {
-            Vector256.Store(Vector256.Load(src + t), dst + t);
-        }
-        if (t + 4 <= n)
-        {
-            Vector128.Store(Vector128.Load(src + t), dst + t);
-            t += 4;
-        }
-        for (; t < n; t++)
-        {
-            dst[t] = src[t];
-        }
-        return n;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

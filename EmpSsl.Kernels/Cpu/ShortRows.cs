@@ -17,6 +17,12 @@ internal static unsafe class ShortRows
         {
             Vector256.Store(Vector256.Load(src + t), dst + t);
         }
+        // 4-pixel rows (the 4x4 planes) are common enough for a step of their own.
+        if (t + 4 <= n)
+        {
+            Vector128.Store(Vector128.Load(src + t), dst + t);
+            t += 4;
+        }
         for (; t < n; t++)
         {
             dst[t] = src[t];

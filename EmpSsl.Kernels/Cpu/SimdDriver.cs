@@ -108,6 +108,28 @@ internal static unsafe class SimdDriver
         });
     }
 
+    /// <summary>Runs body(plane) for every plane in [0, planes), one contiguous run of planes per core.</summary>
+    public static void ForPlanes(int planes, Action<int> body)
+    {
+        int threads = Math.Min(Environment.ProcessorCount, planes);
+        if (threads <= 1)
+        {
+            for (int p = 0; p < planes; p++)
+            {
+                body(p);
+            }
+            return;
+        }
+        Parallel.For(0, threads, t =>
+        {
+            int end = (int)((long)(t + 1) * planes / threads);
+            for (int p = (int)((long)t * planes / threads); p < end; p++)
+            {
+                body(p);
+            }
+        });
+    }
+
     /// <summary>Runs body(first, count) over [0, count) items, in about one batch per core when the total work is big.</summary>
     public static void ForItems(int count, long workPerItem, Action<int, int> body)
     {
