@@ -106,6 +106,10 @@ public static class StepBench
             log.WriteLine($"  ops   {k,-18} {v:F3} s");
         }
         PrintConvShapes(profiler, log, 40);
+        foreach (var (k, v) in profiler.Totals.Where(e => Kind(e.Key) != "conv").OrderByDescending(e => e.Value.Seconds).Take(16))
+        {
+            log.WriteLine($"  op    {k,-48} {v.Seconds:F3} s in {v.Calls,3} calls");
+        }
         return result;
     }
 

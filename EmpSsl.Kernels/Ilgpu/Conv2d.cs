@@ -294,27 +294,27 @@ public sealed partial class IlgpuKernels
     /// <param name="chunk">the depth of the reduction slice each grid z handles, a multiple of GemmTileK</param>
     internal static void Conv2dBackwardWeightKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlock(dy, x, dw, default(LoadAfter), default(Fp32Fma), rows, cols, depth, chunk);
+        => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(LoadAfter), default(Fp32Fma), rows, cols, depth, chunk);
 
     internal static void Conv2dBackwardWeightPrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlock(dy, x, dw, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, chunk);
+        => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, chunk);
 
     internal static void Conv2dBackwardWeightTf32Kernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlock(dy, x, dw, default(LoadAfter), default(Tf32Mma), rows, cols, depth, chunk);
+        => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(LoadAfter), default(Tf32Mma), rows, cols, depth, chunk);
 
     internal static void Conv2dBackwardWeightTf32PrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlock(dy, x, dw, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
+        => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
 
     [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardWeightTf32WideKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlockWide(dy, x, dw, default(LoadAfter), rows, cols, depth, chunk);
+        => GemmGridBlockWide(dy, x.InBlock(WideTile, cols), dw, default(LoadAfter), rows, cols, depth, chunk);
 
     [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardWeightTf32WidePrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
-        => GemmGridBlockWide(dy, x, dw, default(PrefetchNext), rows, cols, depth, chunk);
+        => GemmGridBlockWide(dy, x.InBlock(WideTile, cols), dw, default(PrefetchNext), rows, cols, depth, chunk);
 }

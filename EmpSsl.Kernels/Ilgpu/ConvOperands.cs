@@ -1,31 +1,36 @@
 using ILGPU;
+using ILGPU.Util;
 
 namespace EmpSsl.Kernels.Ilgpu;
 
 /// <summary>
 /// Division by a divisor fixed at launch, as a multiply and a shift (Granlund and Montgomery): the gathers split
 /// flat indices into (channel, tap, image, pixel) several times per loaded element, and a GPU has no integer divide
-/// instruction (a 32-bit division is a ~20-instruction sequence). With k = 31 + ceil(log2 d) and m = ceil(2^k / d),
-/// (n m) >> k equals n / d for every 0 &lt;= n &lt; 2^31, because m d - 2^k &lt; d &lt;= 2^(k - 31).
+/// instruction (a 32-bit division is a ~20-instruction sequence). With l = ceil(log2 d), k = 31 + l and
+/// m = ceil(2^k / d), (n m) >> k equals n / d for every 0 &lt;= n &lt; 2^31, because m d - 2^k &lt; d &lt;= 2^(k - 31).
+/// m &lt; 2^32 (d &gt; 2^(l - 1)), so it is held as 32 bits: the product is then one 32 x 32 -> 64 multiply
+/// (a 64-bit magic made ptxas emit a full 64 x 64 one), and the shift is a fixed 31 across the 64 bits, then l on 32.
 /// </summary>
 internal readonly struct ConvDivisor
 {
-    private readonly ulong _magic;
-    private readonly int _shift;
+    private readonly uint _magic;
+    private readonly int _log;
 
     public ConvDivisor(int divisor)
     {
-        int log = 0;
-        while ((1L << log) < divisor)
+        if (divisor < 1)
         {
-            log++;
+            throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "a divisor must be positive");
         }
-        _shift = 31 + log;
-        _magic = ((1UL << _shift) + (ulong)divisor - 1) / (ulong)divisor;
+        while ((1L << _log) < divisor)
+        {
+            _log++;
+        }
+        _magic = (uint)(((1UL << (31 + _log)) + (ulong)divisor - 1) / (ulong)divisor);
     }
 
     /// <summary>n / divisor for n &gt;= 0.</summary>
-    public int Divide(int n) => (int)(((ulong)(uint)n * _magic) >> _shift);
+    public int Divide(int n) => (int)((uint)(((ulong)(uint)n * _magic) >> 31) >> _log);
 }
 
 /// <summary>
@@ -86,24 +91,6 @@ internal readonly struct ConvDims(in Conv2dShape s)
 
     /// <summary>The forward's tap-major reduction depth, R R Cp.</summary>
     public int TapDepth => R * R * Cp;
-
-    /// <summary>x (N, C, H, W) at input channel c of crs and output pixel npq, or 0 in the padding.</summary>
-    public float GatherInput(ArrayView<float> x, int crs, int npq)
-    {
-        int rr = R * R;
-        int c = ByRR.Divide(crs);
-        int rs = crs - c * rr;
-        int r = ByR.Divide(rs);
-        int s = rs - r * R;
-        int ohw = OH * OW;
-        int n = ByOHW.Divide(npq);
-        int pq = npq - n * ohw;
-        int oh = ByOW.Divide(pq);
-        int ow = pq - oh * OW;
-        int ih = oh * Stride - Pad + r;
-        int iw = ow * Stride - Pad + s;
-        return (uint)ih < (uint)H && (uint)iw < (uint)W ? x[((n * C + c) * H + ih) * W + iw] : 0f;
-    }
 }
 
 /// <summary>Forward's left operand (K, R R Cp): w (K, C, R, R) read tap-major, (k, t Cp + c) at w[k, c, t].</summary>
@@ -155,22 +142,76 @@ internal readonly struct ConvInputColumns(ArrayView<float> x, ConvDims d) : IGem
 }
 
 /// <summary>
-/// Backward-weight's right operand (N OH OW, C R R): the transposed im2col matrix of x. Its reduction runs over
-/// pixels, and a thread's columns stay the same from stage to stage, so it keeps the crs order. (Tap-major columns,
-/// one tap per block, cut the index arithmetic but ran the H100 step's weight gradients at 10-16 TFLOP/s against
-/// 26-29 in this order.)
+/// Backward-weight's right operand (N OH OW, C R R), the transposed im2col matrix of x, as the kernel receives it:
+/// <see cref="InBlock"/> turns it into the operand its block loads from. Its reduction runs over pixels, and a
+/// thread's columns stay the same from stage to stage, so it keeps the crs order. (Tap-major columns, one tap per
+/// block, cut the index arithmetic but ran the H100 step's weight gradients at 10-16 TFLOP/s against 26-29 in this
+/// order.)
 /// </summary>
-internal readonly struct ConvInputRows(ArrayView<float> x, ConvDims d) : IGemmOperand
+internal readonly struct ConvInputRows(ArrayView<float> x, ConvDims d)
 {
     private readonly ArrayView<float> _x = x;
     private readonly ConvDims _d = d;
+
+    /// <summary>The block's columns are at most this many (the 128 x 128 tile's).</summary>
+    public const int MaxColumns = IlgpuKernels.WideTile;
+
+    /// <summary>
+    /// The operand for the block at grid x of <paramref name="edge"/> columns: its threads first split each column
+    /// crs into (c, r, s) once, into shared memory. A gathered element then costs a shared load and two adds where
+    /// it cost two multiply-shift divisions on 64 bits; the gathers, not the tensor cores, fill the issue slots of
+    /// these kernels. Every thread of the group must call it (it has a barrier).
+    /// </summary>
+    public ConvInputColumnTable InBlock(int edge, int cols)
+    {
+        var table = SharedMemory.Allocate<Int4>(MaxColumns);
+        int col0 = Grid.IdxX * edge;
+        int threads = Group.DimX * Group.DimY;
+        int rr = _d.R * _d.R;
+        for (int t = Group.IdxY * Group.DimX + Group.IdxX; t < edge; t += threads)
+        {
+            int crs = col0 + t < cols ? col0 + t : cols - 1;
+            int c = _d.ByRR.Divide(crs);
+            int rs = crs - c * rr;
+            int r = _d.ByR.Divide(rs);
+            int s = rs - r * _d.R;
+            table[t] = new Int4((c * _d.H + r) * _d.W + s, r, s, 0);
+        }
+        Group.Barrier();
+        return new ConvInputColumnTable(_x, _d, table, col0);
+    }
+}
+
+/// <summary>
+/// <see cref="ConvInputRows"/> inside one block: column col0 + t of (N OH OW, C R R) reads its offset into x's
+/// image, c H W + r W + s, and its tap (r, s) from the block's table entry t.
+/// </summary>
+internal readonly struct ConvInputColumnTable(ArrayView<float> x, ConvDims d, ArrayView<Int4> table, int col0) : IGemmOperand
+{
+    private readonly ArrayView<float> _x = x;
+    private readonly ConvDims _d = d;
+    private readonly ArrayView<Int4> _table = table;
+    private readonly int _col0 = col0;
 
     // Neighbouring output pixels read neighbouring input pixels (for stride 1).
     public bool ContiguousInJ => false;
 
     public int Stage(int k0) => 0;
 
-    public float Load(int i, int j, int stage) => _d.GatherInput(_x, j, i);
+    public float Load(int i, int j, int stage)
+    {
+        var column = _table[j - _col0];
+        int ohw = _d.OH * _d.OW;
+        int n = _d.ByOHW.Divide(i);
+        int pq = i - n * ohw;
+        int oh = _d.ByOW.Divide(pq);
+        int ow = pq - oh * _d.OW;
+        int ih0 = oh * _d.Stride - _d.Pad;
+        int iw0 = ow * _d.Stride - _d.Pad;
+        return (uint)(ih0 + column.Y) < (uint)_d.H && (uint)(iw0 + column.Z) < (uint)_d.W
+            ? _x[(n * _d.C * _d.H + ih0) * _d.W + iw0 + column.X]
+            : 0f;
+    }
 }
 
 /// <summary>Forward's output (K, N OH OW) scattered into y (N, K, OH, OW).</summary>

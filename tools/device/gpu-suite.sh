@@ -5,7 +5,8 @@
 # Usage: tools/device/gpu-suite.sh [tests] [quick] [quick-tf32] [step] [step-tf32] [ptxas] [torch] [fmnist]
 #        [fmnist-full] [fmnist-tf32] [prefetch-tf32] [sweep] [base-step-tf32] [base-quick-tf32]
 #        [tile-tf32]
-#        base-*: the same benchmark from .gpu/base.tar.xz, an earlier bundle kept for an A/B in one call
+#        [sass] [step-tf32-opts]
+#        base-*: the same benchmark from each .gpu/base-REV.tar.xz (bundle.sh base REV), for an A/B in one call
 #        (no argument: tests quick step; tests needs `bundle.sh tests`, fmnist needs `bundle.sh train`)
 set -uo pipefail
 RESULT=${OUT:-/tmp/out}; OUT=/tmp/suite; mkdir -p "$RESULT" "$OUT"
@@ -45,14 +46,29 @@ for w in $what; do
         done
       done ;;
     base-step-tf32|base-quick-tf32)
-      [ -d /opt/base ] || { mkdir -p /opt/base && tar -C /opt/base -xJf .gpu/base.tar.xz; } || exit 1
-      if [ "$w" = base-quick-tf32 ]; then
-        run base-quick-cuda-tf32 200 dotnet /opt/base/bench/EmpSsl.Bench.dll quick --device cuda --tf32 --json "$OUT/base-quick-cuda-tf32.json"
-      else
-        for b in 8 100; do
-          run "base-step-tf32-cuda-b$b" 150 dotnet /opt/base/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --tf32 --json "$OUT/base-step-tf32-cuda-b$b.json"
-        done
-      fi ;;
+      # Every .gpu/base-REV.tar.xz (bundle.sh base REV), each unpacked to /opt/base-REV.
+      for bundle in .gpu/base-*.tar.xz; do
+        [ -e "$bundle" ] || { echo "no .gpu/base-*.tar.xz"; break; }
+        name=$(basename "$bundle" .tar.xz)
+        [ -d "/opt/$name" ] || { mkdir -p "/opt/$name" && tar -C "/opt/$name" -xJf "$bundle"; } || exit 1
+        if [ "$w" = base-quick-tf32 ]; then
+          run "$name-quick-cuda-tf32" 200 dotnet "/opt/$name/bench/EmpSsl.Bench.dll" quick --device cuda --tf32 --json "$OUT/$name-quick-cuda-tf32.json"
+        else
+          for b in ${BASE_BATCHES:-8 100}; do
+            run "$name-step-tf32-cuda-b$b" 150 dotnet "/opt/$name/bench/EmpSsl.Bench.dll" step --arch resnet18 --image 32 --batch $b --patches 20 --device cuda --tf32 --json "$OUT/$name-step-tf32-cuda-b$b.json"
+          done
+        fi
+      done ;;
+    sass)
+      # The SASS ptxas makes of each matching kernel (PTXAS_MATCH, default the TF32 weight gradients), for counting
+      # what the loops issue.
+      for f in .gpu/ptx/*${PTXAS_MATCH:-Conv2dBackwardWeightTf32}*.ptx; do
+        k=$(basename "$f" .ptx)
+        ptxas -arch=sm_90 "$f" -o "/tmp/$k.cubin" && cuobjdump -sass "/tmp/$k.cubin" > "$OUT/sass-$k.txt" 2>&1
+      done ;;
+    step-tf32-opts)
+      # The b = 100 TF32 step with the benchmark options in STEP_OPTS (e.g. "--prefetch never"), for one A/B.
+      run step-tf32-opts-b100 150 dotnet /opt/app/bench/EmpSsl.Bench.dll step --arch resnet18 --image 32 --batch 100 --patches 20 --device cuda --tf32 ${STEP_OPTS:-} --json "$OUT/step-tf32-opts-b100.json" ;;
     step|step-tf32)
       tf=""; [ "$w" = step-tf32 ] && tf="--tf32"
       for b in 8 100; do
