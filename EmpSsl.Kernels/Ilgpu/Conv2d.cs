@@ -47,8 +47,14 @@ public enum ConvTile
 /// </summary>
 public sealed partial class IlgpuKernels
 {
-    /// <summary>Blocks per multiprocessor that backward-weight's split reduction aims for.</summary>
+    /// <summary>Blocks per multiprocessor that backward-weight's split reduction aims for on the 64 x 64 tile.</summary>
     private const int ConvSplitBlocksPerMultiprocessor = 8;
+
+    /// <summary>
+    /// Blocks of the 128 x 128 tile's kernels that run at once on one multiprocessor: its register cap leaves room for
+    /// two of its 256-thread blocks, so backward-weight's split reduction fills whole waves of two per multiprocessor.
+    /// </summary>
+    private const int WideWeightResident = 2;
 
     /// <summary>
     /// Below this many blocks per multiprocessor, forward and backward-data prefetch. On the H100 (batch 64) the
@@ -198,13 +204,9 @@ public sealed partial class IlgpuKernels
         int rows = s.K;
         int cols = s.C * s.R * s.R;
         int depth = s.N * s.OutH * s.OutW;
-        // The wide tile decides on its own split: 4 of its blocks per multiprocessor do the work of 16 narrow ones.
-        var (splits, chunk) = WeightSplits(rows, cols, depth, GemmBlockEdge, ConvSplitBlocksPerMultiprocessor);
-        var tile = TileFor(rows, cols, weight: true, WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor).Splits);
-        if (tile == ConvTile.Wide)
-        {
-            (splits, chunk) = WeightSplits(rows, cols, depth, WideTile, WideBlocksPerMultiprocessor);
-        }
+        var wide = WeightSplitsInWaves(rows, cols, depth, WideTile, WideWeightResident);
+        var tile = TileFor(rows, cols, weight: true, wide.Splits);
+        var (splits, chunk) = tile == ConvTile.Wide ? wide : WeightSplits(rows, cols, depth, GemmBlockEdge, ConvSplitBlocksPerMultiprocessor);
         var config = GemmConfig(rows, cols, splits, tile);
         int v = ConvVariant(config, weight: true, tile);
         var kernel = Load($"Conv2dBackwardWeight{v}", acc => v >= 2 ? LoadPromoted(BackwardWeightKernels[v]) : acc.LoadStreamKernel(BackwardWeightKernels[v]));
@@ -218,9 +220,42 @@ public sealed partial class IlgpuKernels
     /// </summary>
     private (int Splits, int Chunk) WeightSplits(int rows, int cols, int depth, int edge, int perMultiprocessor)
     {
-        int blocks = ((rows + edge - 1) / edge) * ((cols + edge - 1) / edge);
-        int wanted = Math.Max(1, Accelerator.NumMultiprocessors * perMultiprocessor / blocks);
-        int splits = Math.Clamp(wanted, 1, (depth + GemmTileK - 1) / GemmTileK);
+        long blocks = Blocks(rows, edge) * Blocks(cols, edge);
+        int wanted = (int)Math.Max(1, Accelerator.NumMultiprocessors * perMultiprocessor / blocks);
+        return Slices(depth, Math.Clamp(wanted, 1, (depth + GemmTileK - 1) / GemmTileK));
+    }
+
+    /// <summary>
+    /// Splits backward-weight's reduction over pixels for a tile whose blocks run <paramref name="resident"/> at a time
+    /// per multiprocessor, so that their waves come out full: a last wave that is partly empty leaves
+    /// multiprocessors idle (the H100 step's 512-channel weight gradient had 432 blocks of 128 x 128, 1.64 waves of
+    /// 264, at 25 TFLOP/s; in 9 splits, 4.9 waves, 38). Takes the fewest splits, from two waves' worth up to six,
+    /// whose waves are fullest.
+    /// </summary>
+    private (int Splits, int Chunk) WeightSplitsInWaves(int rows, int cols, int depth, int edge, int resident)
+    {
+        long tiles = Blocks(rows, edge) * Blocks(cols, edge);
+        long wave = (long)Accelerator.NumMultiprocessors * resident;
+        int most = Math.Max(1, (depth + GemmTileK - 1) / GemmTileK);
+        int first = (int)Math.Clamp((2 * wave + tiles - 1) / tiles, 1, most);
+        int splits = first;
+        double best = -1;
+        for (int s = first; s <= most && (s == first || tiles * s <= 6 * wave); s++)
+        {
+            long blocks = tiles * s;
+            double filled = (double)blocks / ((blocks + wave - 1) / wave * wave);
+            // A split must fill the waves clearly better to be worth its extra atomic sums.
+            if (filled > best + 0.02)
+            {
+                (splits, best) = (s, filled);
+            }
+        }
+        return Slices(depth, splits);
+    }
+
+    /// <summary>The reduction cut into about <paramref name="splits"/> slices of whole stages: (slices, their depth).</summary>
+    private static (int Splits, int Chunk) Slices(int depth, int splits)
+    {
         int chunk = ((depth + splits - 1) / splits + GemmTileK - 1) / GemmTileK * GemmTileK;
         return ((depth + chunk - 1) / chunk, chunk);
     }
