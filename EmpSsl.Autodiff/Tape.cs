@@ -216,6 +216,21 @@ public sealed partial class Tape : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds y's gradient into x's as <see cref="AccumulateGrad"/> does, but where x has none yet and both come from
+    /// the pool, x takes y's buffer instead of a copy of it. Only for y's last reader: y's gradient is gone after.
+    /// </summary>
+    internal void PassGrad(Tensor x, Tensor y)
+    {
+        if (x.GradBuffer is null && x.Pooled && y.Pooled && y.GradBuffer is not null && x.Length == y.Length)
+        {
+            x.GradBuffer = y.GradBuffer;
+            y.GradBuffer = null;
+            return;
+        }
+        AccumulateGrad(x, y.Grad);
+    }
+
     /// <summary>A pooled buffer of <paramref name="length"/> copies of <paramref name="value"/>, for broadcasts.</summary>
     internal Tensor Constant(int length, float value)
     {

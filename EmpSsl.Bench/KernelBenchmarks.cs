@@ -140,7 +140,7 @@ public class BatchNormBenchmarks : KernelBenchmark
     [Benchmark]
     public void Backward()
     {
-        K.BatchNormBackward(_dx.Span, _dg.Span, _db.Span, _y.Span, _x.Span, _gamma.Span, _mean.Span, _inv.Span, Shape);
+        K.BatchNormBackward(_dx.Span, _dg.Span, _db.Span, _y.Span, _x.Span, _gamma.Span, _beta.Span, _mean.Span, _inv.Span, Shape);
         K.Synchronize();
     }
 }

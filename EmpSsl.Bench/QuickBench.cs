@@ -165,7 +165,7 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
         double sec = Time(() => kernels.BatchNormForwardTrain(y.Span, mean.Span, invStd.Span, runMean.Span, runVar.Span, dx.Span, gamma.Span, beta.Span, s));
         yield return new("batchnorm_fwd", kernels.Name, s.ToString(), 5.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 2 * s.Length / sec / 1e9);
 
-        kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, mean.Span, invStd.Span, s);
+        kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, beta.Span, mean.Span, invStd.Span, s);
         var gxh = Download(gx);
         err = new Sampled.Error();
         foreach (int c in channels)
@@ -190,7 +190,7 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
                 err.Add(g[c] * inv * (dyHost[o] - sumDy / count - xhat * sumDyXhat / count), gxh[o]);
             }
         }
-        sec = Time(() => kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, mean.Span, invStd.Span, s));
+        sec = Time(() => kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, beta.Span, mean.Span, invStd.Span, s));
         yield return new("batchnorm_bwd", kernels.Name, s.ToString(), 8.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 3 * s.Length / sec / 1e9);
     }
 

@@ -104,9 +104,12 @@ public interface IKernels : IDisposable
         DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar,
         in BatchNormShape s);
 
-    /// <summary>Training-mode backward: dx = (write), dgamma += and dbeta += (C).</summary>
+    /// <summary>
+    /// Training-mode backward: dx = (write), dgamma += and dbeta += (C). beta is read only with
+    /// <see cref="BatchNormShape.Relu"/>, whose mask recomputes the forward's output.
+    /// </summary>
     void BatchNormBackward(
-        DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma,
+        DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta,
         DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s);
 
     /// <summary>y (Planes, OH, OW) = max over each window of x (Planes, H, W).</summary>

@@ -213,10 +213,10 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
         Stop("BatchNormForwardEval", t);
     }
 
-    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
+    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
     {
         var t = Start();
-        _inner.BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd, in s);
+        _inner.BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, beta, saveMean, saveInvStd, in s);
         Stop("BatchNormBackward", t);
     }
 

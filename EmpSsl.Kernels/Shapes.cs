@@ -38,12 +38,16 @@ public readonly record struct Conv2dShape(int N, int C, int H, int W, int K, int
 /// BatchNorm over x (N, C, HW): statistics per channel C over N*HW values. BatchNorm1d is HW = 1.
 /// Momentum and Eps follow PyTorch: running = (1 - Momentum) * running + Momentum * batch, and the
 /// running variance takes the unbiased batch variance while normalization uses the biased one.
+/// Relu fuses the ReLU that follows in ResNet (y = max(0, bn(x))): the forward writes the clamped output, and the
+/// backward masks dy where bn(x) &lt;= 0, recomputing bn(x) from x with the forward's own float expression
+/// (x - mean) * (gamma * invStd) + beta, so the two passes a separate ReLU makes over the activation in each
+/// direction are gone and the backward reads no more than BatchNorm's alone.
 /// </summary>
-public readonly record struct BatchNormShape(int N, int C, int HW, float Momentum = 0.1f, float Eps = 1e-5f)
+public readonly record struct BatchNormShape(int N, int C, int HW, float Momentum = 0.1f, float Eps = 1e-5f, bool Relu = false)
 {
     public int Length => N * C * HW;
 
-    public override string ToString() => $"n{N}_c{C}_hw{HW}";
+    public override string ToString() => $"n{N}_c{C}_hw{HW}{(Relu ? "_relu" : "")}";
 }
 
 /// <summary>Max pooling over x (Planes = N*C, H, W) with a square window; y is (Planes, OutH, OutW). Padding never wins the max.</summary>

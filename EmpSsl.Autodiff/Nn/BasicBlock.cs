@@ -28,10 +28,10 @@ public sealed class BasicBlock : Module
 
     public override Tensor Forward(Tape tape, Tensor x)
     {
-        // In place: BatchNorm's and Add's backward never read their outputs.
-        var y = tape.ReluInPlace(_bn1.Forward(tape, _conv1.Forward(tape, x)));
+        var y = _bn1.ForwardRelu(tape, _conv1.Forward(tape, x));
         y = _bn2.Forward(tape, _conv2.Forward(tape, y));
         var shortcut = _downsample is null ? x : _downsample.Forward(tape, x);
+        // In place: Add's backward never reads its output.
         return tape.ReluInPlace(tape.Add(y, shortcut));
     }
 }

@@ -31,12 +31,17 @@ public sealed class BatchNorm : Module
 
     public float Eps { get; }
 
-    public override Tensor Forward(Tape tape, Tensor x)
+    public override Tensor Forward(Tape tape, Tensor x) => Forward(tape, x, relu: false);
+
+    /// <summary>relu(bn(x)), fused into one op in training (<see cref="Tape.BatchNorm"/>).</summary>
+    public Tensor ForwardRelu(Tape tape, Tensor x) => Forward(tape, x, relu: true);
+
+    private Tensor Forward(Tape tape, Tensor x, bool relu)
     {
         if (Training)
         {
             NumBatchesTracked.Value++;
         }
-        return tape.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps);
+        return tape.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, Training, Momentum, Eps, relu);
     }
 }

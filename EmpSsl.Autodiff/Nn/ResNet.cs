@@ -48,7 +48,7 @@ public sealed class ResNet : Module
 
     public override Tensor Forward(Tape tape, Tensor x)
     {
-        var y = tape.ReluInPlace(_bn1.Forward(tape, _conv1.Forward(tape, x)));
+        var y = _bn1.ForwardRelu(tape, _conv1.Forward(tape, x));
         if (StemKind == Stem.ImageNet)
         {
             y = tape.MaxPool2d(y, 3, 2, 1);

@@ -2,7 +2,10 @@ namespace EmpSsl.Autodiff;
 
 public sealed partial class Tape
 {
-    /// <summary>y = a + b, same shape (the residual connection). Backward: da = dy, db = dy.</summary>
+    /// <summary>
+    /// y = a + b, same shape (the residual connection). Backward: db += dy, then da = dy by taking over dy's buffer
+    /// where a has no gradient yet (<see cref="PassGrad"/>), which saves a copy per residual block.
+    /// </summary>
     public Tensor Add(Tensor a, Tensor b)
     {
         Require(a.Length == b.Length, "Add", $"{a.Describe()} and {b.Describe()} differ in size");
@@ -10,13 +13,13 @@ public sealed partial class Tape
         K.Add(y.Data, a.Data, b.Data);
         Record(y, () =>
         {
-            if (a.RequiresGrad)
-            {
-                AccumulateGrad(a, y.Grad);
-            }
             if (b.RequiresGrad)
             {
                 AccumulateGrad(b, y.Grad);
+            }
+            if (a.RequiresGrad)
+            {
+                PassGrad(a, y);
             }
         });
         return y;

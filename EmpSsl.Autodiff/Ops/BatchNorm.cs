@@ -10,18 +10,24 @@ public sealed partial class Tape
     /// BatchNormBackward (dx written, dgamma and dbeta accumulated).
     /// Eval: running statistics, y = gamma (x - mean) / sqrt(var + eps) + beta; backward by reusing the eval kernel:
     /// dx = BatchNormEval(dy) with mean 0 and beta 0, dgamma += sum dy * xhat, dbeta += sum dy.
+    /// With <paramref name="relu"/>, y = max(0, BatchNorm(x)): in training one fused op (see
+    /// <see cref="BatchNormShape.Relu"/>; ResNet's bn1 and stem), in eval BatchNorm then <see cref="ReluInPlace"/>.
     /// </summary>
     public Tensor BatchNorm(
         Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, bool training,
-        float momentum = 0.1f, float eps = 1e-5f)
+        float momentum = 0.1f, float eps = 1e-5f, bool relu = false)
     {
+        if (relu && !training)
+        {
+            return ReluInPlace(BatchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps));
+        }
         Require(x.Rank >= 2, "BatchNorm", $"needs (N, C, ...), got {x.Describe()}");
         int n = x.Dim(0);
         int c = x.Dim(1);
         int hw = x.Length / (n * c);
         Require(gamma.Length == c && beta.Length == c && runningMean.Length == c && runningVar.Length == c, "BatchNorm",
             $"x {x.Describe()} has {c} channels; gamma {gamma.Describe()}, beta {beta.Describe()}, running {runningMean.Describe()}, {runningVar.Describe()}");
-        var s = new BatchNormShape(n, c, hw, momentum, eps);
+        var s = new BatchNormShape(n, c, hw, momentum, eps, relu);
         var y = NewTensor(x.Shape, x, gamma, beta);
         if (training)
         {
@@ -35,7 +41,7 @@ public sealed partial class Tape
                 // The kernel always writes dx; with x needing no gradient it goes to a temporary.
                 DeviceBuffer? temp = null;
                 var dx = x.RequiresGrad ? GradToWrite(x, out temp) : (temp = Pool.Rent(x.Length)).Span;
-                K.BatchNormBackward(dx, dgamma, dbeta, y.Grad, x.Data, gamma.Data, mean.Data, invStd.Data, s);
+                K.BatchNormBackward(dx, dgamma, dbeta, y.Grad, x.Data, gamma.Data, beta.Data, mean.Data, invStd.Data, s);
                 if (x.RequiresGrad)
                 {
                     CommitGrad(x, temp);

@@ -50,7 +50,8 @@ public sealed unsafe partial class CpuKernels
             ((float*)psi)[c] = (float)invStd;
             ((float*)prm)[c] = (float)((1 - momentum) * ((float*)prm)[c] + momentum * mean);
             ((float*)prv)[c] = (float)((1 - momentum) * ((float*)prv)[c] + momentum * unbiased);
-            return ((float)mean, (float)(((float*)pg)[c] * invStd));
+            // gamma times the saved (float) invStd, in float: the fused ReLU's backward recomputes this product.
+            return ((float)mean, ((float*)pg)[c] * (float)invStd);
         }
 
         if (s.HW >= ChannelSweepMinHw)
@@ -63,7 +64,7 @@ public sealed unsafe partial class CpuKernels
                 (means[c], scales[c]) = Finish(c, stats[c].Mean, stats[c].Variance);
             }
             var shifts = new ReadOnlySpan<float>((float*)pb, s.C).ToArray();
-            ApplyChannels((float*)py, (float*)px, (float*)px, s, means, scales, shifts, scales, default(NormalizeOp));
+            Normalize((float*)py, (float*)px, s, means, scales, shifts);
             return;
         }
 
@@ -120,8 +121,25 @@ public sealed unsafe partial class CpuKernels
             NativeMemory.Free(centers);
         }
         var shiftOf = new ReadOnlySpan<float>((float*)pb, s.C).ToArray();
-        ApplyChannels((float*)py, (float*)px, (float*)px, s, mean, scale, shiftOf, scale, default(NormalizeOp));
+        Normalize((float*)py, (float*)px, s, mean, scale, shiftOf);
     }
+
+    /// <summary>y = (x - mean) * scale + shift per channel, clamped at 0 where the shape fuses the ReLU.</summary>
+    private static void Normalize(float* y, float* x, in BatchNormShape s, float[] mean, float[] scale, float[] shift)
+    {
+        if (s.Relu)
+        {
+            ApplyChannels(y, x, x, s, mean, scale, shift, scale, default(NormalizeReluOp));
+        }
+        else
+        {
+            ApplyChannels(y, x, x, s, mean, scale, shift, scale, default(NormalizeOp));
+        }
+    }
+
+    /// <summary>dy masked by the fused ReLU, for <see cref="BatchNormBackward"/>; one per thread, as Scratch asks.</summary>
+    [ThreadStatic]
+    private static float[]? _reluGradient;
 
     /// <param name="y">(N, C, HW), written</param>
     /// <param name="x">(N, C, HW)</param>
@@ -145,8 +163,7 @@ public sealed unsafe partial class CpuKernels
         {
             scale[c] = (float)(g[c] / Math.Sqrt((double)rv[c] + s.Eps));
         }
-        float* px = SimdDriver.P(x);
-        ApplyChannels(SimdDriver.P(y), px, px, s, mean, scale, shift, scale, default(NormalizeOp));
+        Normalize(SimdDriver.P(y), SimdDriver.P(x), s, mean, scale, shift);
     }
 
     /// <param name="dx">(N, C, HW), written</param>
@@ -155,18 +172,36 @@ public sealed unsafe partial class CpuKernels
     /// <param name="dy">(N, C, HW)</param>
     /// <param name="x">(N, C, HW) the forward input</param>
     /// <param name="gamma">(C)</param>
+    /// <param name="beta">(C), read for the fused ReLU's mask only</param>
     /// <param name="saveMean">(C) from the forward</param>
     /// <param name="saveInvStd">(C) from the forward</param>
     public void BatchNormBackward(
-        DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma,
+        DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta,
         DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
     {
         Checks.BatchNorm(
             "BatchNormBackward", s, x, ("dx", dx, false), ("dy", dy, false), ("dgamma", dgamma, true), ("dbeta", dbeta, true),
-            ("gamma", gamma, true), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true));
+            ("gamma", gamma, true), ("beta", beta, true), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true));
         var shape = s;
         nint pdx = (nint)SimdDriver.P(dx);
         nint pdy = (nint)SimdDriver.P(dy);
+        if (s.Relu)
+        {
+            // The ReLU's backward as one masking sweep into scratch: the forward's output recomputed from x with
+            // the forward's own floats. The gains of fusing are the GPU's; here the sweeps stay those of the
+            // BatchNorm alone.
+            var g = S(gamma);
+            var invStd = S(saveInvStd);
+            var scales = new float[s.C];
+            for (int c = 0; c < s.C; c++)
+            {
+                scales[c] = g[c] * invStd[c];
+            }
+            float* masked = Scratch.Floats(ref _reluGradient, s.Length);
+            float* xs = SimdDriver.P(x);
+            ApplyChannels(masked, (float*)pdy, xs, s, S(saveMean).ToArray(), scales, S(beta).ToArray(), scales, default(ReluMaskOp));
+            pdy = (nint)masked;
+        }
         nint px = (nint)SimdDriver.P(x);
         nint pdg = (nint)SimdDriver.P(dgamma);
         nint pdb = (nint)SimdDriver.P(dbeta);

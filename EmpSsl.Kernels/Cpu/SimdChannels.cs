@@ -45,6 +45,26 @@ internal readonly struct NormalizeOp : IChannelOp
         => Vector256.FusedMultiplyAdd(a - p0, p1, p2);
 }
 
+/// <summary><see cref="NormalizeOp"/> then ReLU: BatchNorm with the ReLU that follows it fused.</summary>
+internal readonly struct NormalizeReluOp : IChannelOp
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> p0, Vector256<float> p1, Vector256<float> p2, Vector256<float> p3)
+        => Vector256.Max(Vector256.FusedMultiplyAdd(a - p0, p1, p2), Vector256<float>.Zero);
+}
+
+/// <summary>
+/// a = dy, b = x; dy where <see cref="NormalizeOp"/> of x with p0..p2 = mean, scale, shift is positive, else 0:
+/// the fused ReLU's backward, from the forward's own expression so the two agree on every element.
+/// </summary>
+internal readonly struct ReluMaskOp : IChannelOp
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> p0, Vector256<float> p1, Vector256<float> p2, Vector256<float> p3)
+        => Vector256.ConditionalSelect(
+            Vector256.GreaterThan(Vector256.FusedMultiplyAdd(b - p0, p1, p2), Vector256<float>.Zero), a, Vector256<float>.Zero);
+}
+
 /// <summary>
 /// a = dy, b = x; dx = k dy - k mean(dy) - (x - mean) k b, with p0..p3 = mean, k, k mean(dy), k b.
 /// Centering x before the multiply keeps the digits that x c1 + c0 would cancel when |mean| is large.

@@ -21,14 +21,14 @@ public sealed partial class IlgpuKernels
         int splits = BatchNormSplits(s);
         var partials = ReduceScratch(2L * s.C * splits);
         var planes = new BatchNormPlanes(s);
-        Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes, int>(BatchNormStatsPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), s, planes, splits);
+        Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormDims, BatchNormPlanes, int>(BatchNormStatsPartialsKernel))(
+            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), new BatchNormDims(s), planes, splits);
         Load("BatchNormStats", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormStatsKernel))(
-            s.C, V(saveMean), V(saveInvStd), V(runningMean), V(runningVar), partials, s, splits);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormDims, int>(BatchNormStatsKernel))(
+            s.C, V(saveMean), V(saveInvStd), V(runningMean), V(runningVar), partials, new BatchNormDims(s), splits);
         Load("BatchNormApply", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormPlanes>(BatchNormApplyKernel))(
-            s.Length, V(y), V(x), V(gamma), V(beta), V(saveMean), V(saveInvStd), planes);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormPlanes, int>(BatchNormApplyKernel))(
+            s.Length, V(y), V(x), V(gamma), V(beta), V(saveMean), V(saveInvStd), planes, s.Relu ? 1 : 0);
     }
 
     public void BatchNormForwardEval(DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar, in BatchNormShape s)
@@ -36,28 +36,29 @@ public sealed partial class IlgpuKernels
         Checks.BatchNorm("BatchNormForwardEval", s, x, ("y", y, false), ("gamma", gamma, true), ("beta", beta, true),
             ("runningMean", runningMean, true), ("runningVar", runningVar, true));
         Load("BatchNormForwardEval", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes>(BatchNormForwardEvalKernel))(
-            s.Length, V(y), V(x), V(gamma), V(beta), V(runningMean), V(runningVar), s, new BatchNormPlanes(s));
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormDims, BatchNormPlanes>(BatchNormForwardEvalKernel))(
+            s.Length, V(y), V(x), V(gamma), V(beta), V(runningMean), V(runningVar), new BatchNormDims(s), new BatchNormPlanes(s));
     }
 
-    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
+    public void BatchNormBackward(DeviceSpan dx, DeviceSpan dgamma, DeviceSpan dbeta, DeviceSpan dy, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan saveMean, DeviceSpan saveInvStd, in BatchNormShape s)
     {
         Checks.BatchNorm("BatchNormBackward", s, x, ("dx", dx, false), ("dy", dy, false), ("dgamma", dgamma, true), ("dbeta", dbeta, true),
-            ("gamma", gamma, true), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true));
+            ("gamma", gamma, true), ("beta", beta, true), ("saveMean", saveMean, true), ("saveInvStd", saveInvStd, true));
         int splits = BatchNormSplits(s);
         var scratch = ReduceScratch(2L * s.C * splits + 2L * s.C);
         var partials = scratch.SubView(0, 2L * s.C * splits);
         var sums = scratch.SubView(2L * s.C * splits, 2L * s.C);
         var planes = new BatchNormPlanes(s);
+        var affine = new BatchNormAffine(V(gamma), V(beta), V(saveMean), V(saveInvStd), s.Relu);
         Load("BatchNormBackwardPartials", a => a.LoadStreamKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes, int>(BatchNormBackwardPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), V(saveMean), V(saveInvStd), s, planes, splits);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormAffine, BatchNormDims, BatchNormPlanes, int>(BatchNormBackwardPartialsKernel))(
+            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), affine, new BatchNormDims(s), planes, splits);
         Load("BatchNormBackwardSums", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormBackwardSumsKernel))(
-            s.C, sums, V(dgamma), V(dbeta), partials, s, splits);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormDims, int>(BatchNormBackwardSumsKernel))(
+            s.C, sums, V(dgamma), V(dbeta), partials, new BatchNormDims(s), splits);
         Load("BatchNormBackwardData", a => a.LoadAutoGroupedStreamKernel<
-            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, BatchNormPlanes>(BatchNormBackwardDataKernel))(
-            s.Length, V(dx), V(dy), V(x), V(gamma), V(saveMean), V(saveInvStd), sums, s, planes);
+            Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormAffine, ArrayView<float>, BatchNormDims, BatchNormPlanes>(BatchNormBackwardDataKernel))(
+            s.Length, V(dx), V(dy), V(x), affine, sums, new BatchNormDims(s), planes);
     }
 
     /// <summary>
@@ -75,35 +76,50 @@ public sealed partial class IlgpuKernels
 
     /// <summary>
     /// Group b handles piece p = b % splits of channel c = b / splits: partials[b] = its sum,
-    /// partials[C * splits + b] = its sum of squares around its own mean.
+    /// partials[C * splits + b] = its sum of squares around its own mean. One read of x: the sums run around a
+    /// shift, the piece's first value, and M2 = S2 - S1^2 / m. That loses at most a factor 4 of the digits (as in
+    /// the cpu backend's StreamingMoments) while the mean lies within sqrt(3) deviations of the shift; a piece
+    /// whose shift lies further out reads x again around its mean.
     /// </summary>
     /// <param name="partials">(2, C, splits)</param>
     /// <param name="x">(N, C, HW)</param>
-    internal static void BatchNormStatsPartialsKernel(ArrayView<float> partials, ArrayView<float> x, BatchNormShape s, BatchNormPlanes planes, int splits)
+    internal static void BatchNormStatsPartialsKernel(ArrayView<float> partials, ArrayView<float> x, BatchNormDims s, BatchNormPlanes planes, int splits)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
         int c = Grid.IdxX / splits;
         int count = s.N * s.HW;
         int start = PieceStart(count, splits, Grid.IdxX % splits);
         int end = PieceStart(count, splits, Grid.IdxX % splits + 1);
-        float sum = 0f;
+        float m = end - start;
+        float shift = end > start ? x[planes.ChannelOffset(c, start)] : 0f;
+        float s1 = 0f;
+        float s2 = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
-            sum += x[planes.ChannelOffset(c, i)];
+            float d = x[planes.ChannelOffset(c, i)] - shift;
+            s1 += d;
+            s2 += d * d;
         }
-        sum = ReduceGroup.Sum(shared, sum);
-        float mean = end > start ? sum / (end - start) : 0f;
-        float centred = 0f;
-        for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+        s1 = ReduceGroup.Sum(shared, s1);
+        s2 = ReduceGroup.Sum(shared, s2);
+        float offset = end > start ? s1 / m : 0f;
+        float mean = shift + offset;
+        float centred = s2 - s1 * offset;
+        // Uniform across the group: every thread holds the same totals.
+        if (4f * offset * offset * m > 3f * s2)
         {
-            float d = x[planes.ChannelOffset(c, i)] - mean;
-            centred += d * d;
+            centred = 0f;
+            for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+            {
+                float d = x[planes.ChannelOffset(c, i)] - mean;
+                centred += d * d;
+            }
+            centred = ReduceGroup.Sum(shared, centred);
         }
-        centred = ReduceGroup.Sum(shared, centred);
         if (Group.IdxX == 0)
         {
-            partials[Grid.IdxX] = sum;
-            partials[Grid.DimX + Grid.IdxX] = centred;
+            partials[Grid.IdxX] = mean * m;
+            partials[Grid.DimX + Grid.IdxX] = centred > 0f ? centred : 0f;
         }
     }
 
@@ -118,7 +134,7 @@ public sealed partial class IlgpuKernels
     /// <param name="partials">(2, C, splits) from BatchNormStatsPartialsKernel</param>
     internal static void BatchNormStatsKernel(
         Index1D c, ArrayView<float> saveMean, ArrayView<float> saveInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        ArrayView<float> partials, BatchNormShape s, int splits)
+        ArrayView<float> partials, BatchNormDims s, int splits)
     {
         int count = s.N * s.HW;
         long first = (long)c.X * splits;
@@ -147,19 +163,21 @@ public sealed partial class IlgpuKernels
         runningVar[c] = (1f - s.Momentum) * runningVar[c] + s.Momentum * unbiased;
     }
 
-    /// <summary>y = (x - mean) * invStd * gamma + beta from the batch statistics.</summary>
+    /// <summary>y = (x - mean) * (gamma * invStd) + beta from the batch statistics, clamped at 0 with the fused ReLU.</summary>
     /// <param name="y">(N, C, HW)</param>
     /// <param name="x">(N, C, HW)</param>
     /// <param name="gamma">(C)</param>
     /// <param name="beta">(C)</param>
     /// <param name="mean">(C)</param>
     /// <param name="invStd">(C)</param>
+    /// <param name="relu">1 where the ReLU is fused (<see cref="BatchNormShape.Relu"/>)</param>
     internal static void BatchNormApplyKernel(
         Index1D i, ArrayView<float> y, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> mean, ArrayView<float> invStd, BatchNormPlanes planes)
+        ArrayView<float> mean, ArrayView<float> invStd, BatchNormPlanes planes, int relu)
     {
         int c = planes.Channel(i);
-        y[i] = (x[i] - mean[c]) * invStd[c] * gamma[c] + beta[c];
+        float v = BatchNormAffine.Normalize(x[i], mean[c], gamma[c] * invStd[c], beta[c]);
+        y[i] = relu != 0 && v < 0f ? 0f : v;
     }
 
     /// <param name="y">(N, C, HW)</param>
@@ -170,10 +188,11 @@ public sealed partial class IlgpuKernels
     /// <param name="runningVar">(C)</param>
     internal static void BatchNormForwardEvalKernel(
         Index1D i, ArrayView<float> y, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape s, BatchNormPlanes planes)
+        ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormDims s, BatchNormPlanes planes)
     {
         int c = planes.Channel(i);
-        y[i] = (x[i] - runningMean[c]) * XMath.Rsqrt(runningVar[c] + s.Eps) * gamma[c] + beta[c];
+        float v = (x[i] - runningMean[c]) * (gamma[c] * XMath.Rsqrt(runningVar[c] + s.Eps)) + beta[c];
+        y[i] = s.Relu != 0 && v < 0f ? 0f : v;
     }
 
     /// <summary>
@@ -181,12 +200,10 @@ public sealed partial class IlgpuKernels
     /// partials[b] = its sum of dy, partials[C * splits + b] = its sum of dy * xhat.
     /// </summary>
     /// <param name="partials">(2, C, splits)</param>
-    /// <param name="dy">(N, C, HW)</param>
+    /// <param name="dy">(N, C, HW), masked by the fused ReLU where there is one</param>
     /// <param name="x">(N, C, HW)</param>
-    /// <param name="mean">(C)</param>
-    /// <param name="invStd">(C)</param>
     internal static void BatchNormBackwardPartialsKernel(
-        ArrayView<float> partials, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, BatchNormShape s,
+        ArrayView<float> partials, ArrayView<float> dy, ArrayView<float> x, BatchNormAffine affine, BatchNormDims s,
         BatchNormPlanes planes, int splits)
     {
         var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
@@ -194,18 +211,19 @@ public sealed partial class IlgpuKernels
         int count = s.N * s.HW;
         int start = PieceStart(count, splits, Grid.IdxX % splits);
         int end = PieceStart(count, splits, Grid.IdxX % splits + 1);
-        float mu = mean[c];
+        var channel = affine.Of(c);
         float sumDy = 0f;
         float sumDyXhat = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
             long at = planes.ChannelOffset(c, i);
-            float g = dy[at];
+            float xv = x[at];
+            float g = channel.Gradient(dy[at], xv);
             sumDy += g;
-            sumDyXhat += g * (x[at] - mu);
+            sumDyXhat += g * (xv - channel.Mean);
         }
         sumDy = ReduceGroup.Sum(shared, sumDy);
-        sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * invStd[c];
+        sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * channel.InvStd;
         if (Group.IdxX == 0)
         {
             partials[Grid.IdxX] = sumDy;
@@ -219,7 +237,7 @@ public sealed partial class IlgpuKernels
     /// <param name="dbeta">(C), accumulated</param>
     /// <param name="partials">(2, C, splits) from BatchNormBackwardPartialsKernel</param>
     internal static void BatchNormBackwardSumsKernel(
-        Index1D c, ArrayView<float> sums, ArrayView<float> dgamma, ArrayView<float> dbeta, ArrayView<float> partials, BatchNormShape s, int splits)
+        Index1D c, ArrayView<float> sums, ArrayView<float> dgamma, ArrayView<float> dbeta, ArrayView<float> partials, BatchNormDims s, int splits)
     {
         long first = (long)c.X * splits;
         long xhatAt = (long)s.C * splits;
@@ -236,27 +254,79 @@ public sealed partial class IlgpuKernels
         dgamma[c] += sumDyXhat;
     }
 
-    /// <summary>dx = gamma * invStd * (dy - sum(dy) / m - xhat sum(dy xhat) / m).</summary>
+    /// <summary>dx = gamma * invStd * (dy - sum(dy) / m - xhat sum(dy xhat) / m), dy masked by the fused ReLU.</summary>
     /// <param name="dx">(N, C, HW), written</param>
     /// <param name="dy">(N, C, HW)</param>
     /// <param name="x">(N, C, HW)</param>
-    /// <param name="gamma">(C)</param>
-    /// <param name="mean">(C)</param>
-    /// <param name="invStd">(C)</param>
     /// <param name="sums">(2, C) from BatchNormBackwardSumsKernel</param>
     internal static void BatchNormBackwardDataKernel(
-        Index1D i, ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> gamma,
-        ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> sums, BatchNormShape s, BatchNormPlanes planes)
+        Index1D i, ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> x, BatchNormAffine affine, ArrayView<float> sums,
+        BatchNormDims s, BatchNormPlanes planes)
     {
         int c = planes.Channel(i);
         float count = s.N * s.HW;
-        float k = invStd[c];
-        float xhat = (x[i] - mean[c]) * k;
-        dx[i] = gamma[c] * k * (dy[i] - sums[c] / count - xhat * (sums[s.C + c] / count));
+        var channel = affine.Of(c);
+        float xv = x[i];
+        float xhat = (xv - channel.Mean) * channel.InvStd;
+        dx[i] = channel.Scale * (channel.Gradient(dy[i], xv) - sums[c] / count - xhat * (sums[s.C + c] / count));
     }
 
     /// <summary>Where piece p of a channel's count values starts: pieces differ in size by at most one.</summary>
     private static int PieceStart(int count, int splits, int p) => (int)((long)count * p / splits);
+}
+
+/// <summary>
+/// <see cref="BatchNormShape"/> as the kernels take it: ILGPU passes only blittable parameters, and a bool is not.
+/// </summary>
+internal readonly struct BatchNormDims(in BatchNormShape s)
+{
+    public readonly int N = s.N;
+    public readonly int C = s.C;
+    public readonly int HW = s.HW;
+    public readonly float Momentum = s.Momentum;
+    public readonly float Eps = s.Eps;
+
+    /// <summary>1 where the ReLU is fused.</summary>
+    public readonly int Relu = s.Relu ? 1 : 0;
+}
+
+/// <summary>
+/// What BatchNorm's backward kernels read per channel: gamma and beta, the saved batch statistics, and whether the
+/// ReLU that followed is fused (<see cref="BatchNormShape.Relu"/>), whose mask they recompute from x.
+/// </summary>
+internal readonly struct BatchNormAffine(ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> mean, ArrayView<float> invStd, bool relu)
+{
+    private readonly ArrayView<float> _gamma = gamma;
+    private readonly ArrayView<float> _beta = beta;
+    private readonly ArrayView<float> _mean = mean;
+    private readonly ArrayView<float> _invStd = invStd;
+    private readonly int _relu = relu ? 1 : 0;
+
+    /// <summary>
+    /// BatchNorm's output before the ReLU. The forward (BatchNormApplyKernel) and the backward's masks both compute
+    /// it through here, from the same floats, so they agree on which elements the ReLU let through.
+    /// </summary>
+    public static float Normalize(float x, float mean, float scale, float shift) => (x - mean) * scale + shift;
+
+    public BatchNormChannel Of(int c)
+    {
+        float invStd = _invStd[c];
+        float gamma = _gamma[c];
+        return new BatchNormChannel(_mean[c], invStd, gamma * invStd, _beta[c], _relu);
+    }
+}
+
+/// <summary>One channel's <see cref="BatchNormAffine"/>: Scale = gamma invStd, Shift = beta.</summary>
+internal readonly struct BatchNormChannel(float mean, float invStd, float scale, float shift, int relu)
+{
+    public readonly float Mean = mean;
+    public readonly float InvStd = invStd;
+    public readonly float Scale = scale;
+    public readonly float Shift = shift;
+    public readonly int Relu = relu;
+
+    /// <summary>dy, or 0 where the fused ReLU clamped the forward's output at x.</summary>
+    public float Gradient(float dy, float x) => Relu != 0 && BatchNormAffine.Normalize(x, Mean, Scale, Shift) <= 0f ? 0f : dy;
 }
 
 /// <summary>

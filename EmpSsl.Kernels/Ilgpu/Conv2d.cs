@@ -72,6 +72,12 @@ public sealed partial class IlgpuKernels
     /// <summary>The register cap of the big tiles' kernels: two of their blocks per multiprocessor (MaxRegistersAttribute).</summary>
     internal const int BigTileRegisters = 128;
 
+    /// <summary>
+    /// The register cap of the 64 x 64 TF32 weight gradients: four blocks per multiprocessor instead of the three
+    /// that ptxas's 72-76 registers allowed, for more gathers in flight.
+    /// </summary>
+    internal const int NarrowWeightRegisters = 64;
+
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
 
@@ -335,10 +341,12 @@ public sealed partial class IlgpuKernels
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, chunk);
 
+    [MaxRegisters(NarrowWeightRegisters)]
     internal static void Conv2dBackwardWeightTf32Kernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(LoadAfter), default(Tf32Mma), rows, cols, depth, chunk);
 
+    [MaxRegisters(NarrowWeightRegisters)]
     internal static void Conv2dBackwardWeightTf32PrefetchKernel(
         ConvGradOutputRows dy, ConvInputRows x, ConvWeightAccumulate dw, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(dy, x.InBlock(4 * Group.DimX, cols), dw, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);

@@ -41,7 +41,7 @@ public static partial class Ref
                 for (int i = 0; i < s.HW; i++)
                 {
                     int at = (n * s.C + c) * s.HW + i;
-                    y[at] = gamma[c] * (x[at] - mean) * invStd + beta[c];
+                    y[at] = Activate(gamma[c] * (x[at] - mean) * invStd + beta[c], s);
                 }
             }
             saveMean[c] = mean;
@@ -68,7 +68,7 @@ public static partial class Ref
                 for (int i = 0; i < s.HW; i++)
                 {
                     int at = (n * s.C + c) * s.HW + i;
-                    y[at] = gamma[c] * (x[at] - runningMean[c]) * invStd + beta[c];
+                    y[at] = Activate(gamma[c] * (x[at] - runningMean[c]) * invStd + beta[c], s);
                 }
             }
         }
@@ -77,15 +77,25 @@ public static partial class Ref
     /// <summary>
     /// Training-mode backward through the batch statistics, with xhat = (x - mean) invStd and M = N * HW:
     /// dbeta += sum dy, dgamma += sum dy xhat, dx = gamma invStd / M (M dy - sum dy - xhat sum dy xhat).
+    /// With s.Relu, dy is first masked where gamma xhat + beta &lt;= 0 (the ReLU's backward).
     /// </summary>
     public static void BatchNormBackward(
         Span<double> dx, Span<double> dgamma, Span<double> dbeta, ReadOnlySpan<double> dy, ReadOnlySpan<double> x,
-        ReadOnlySpan<double> gamma, ReadOnlySpan<double> saveMean, ReadOnlySpan<double> saveInvStd, in BatchNormShape s)
+        ReadOnlySpan<double> gamma, ReadOnlySpan<double> beta, ReadOnlySpan<double> saveMean, ReadOnlySpan<double> saveInvStd,
+        in BatchNormShape s)
     {
         Need("BatchNormBackward", "dy", dy.Length, s.Length);
         CheckBatchNorm("BatchNormBackward", s, x.Length, dx.Length, dgamma.Length, dbeta.Length,
-            gamma.Length, saveMean.Length, saveInvStd.Length);
+            gamma.Length, beta.Length, saveMean.Length, saveInvStd.Length);
         int count = s.N * s.HW;
+        var g = new double[dy.Length];
+        for (int at = 0; at < g.Length; at++)
+        {
+            int c = at / s.HW % s.C;
+            bool open = !s.Relu || gamma[c] * (x[at] - saveMean[c]) * saveInvStd[c] + beta[c] > 0;
+            g[at] = open ? dy[at] : 0;
+        }
+        dy = g;
         for (int c = 0; c < s.C; c++)
         {
             double sumDy = 0;
@@ -114,6 +124,9 @@ public static partial class Ref
             }
         }
     }
+
+    /// <summary>BatchNorm's output, through the fused ReLU where the shape asks for it.</summary>
+    private static double Activate(double v, in BatchNormShape s) => s.Relu ? Math.Max(v, 0) : v;
 
     /// <summary>x and y are (N, C, HW); every other length must be C.</summary>
     private static void CheckBatchNorm(string op, in BatchNormShape s, int xLength, int yLength, params int[] perChannel)
