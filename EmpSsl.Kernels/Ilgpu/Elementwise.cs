@@ -1,13 +1,30 @@
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Util;
 
 namespace EmpSsl.Kernels.Ilgpu;
 
 // Elementwise ops: one thread per element, launched over exactly the span's length, so each store is in
 // bounds by construction of the grid (ILGPU's auto-grouped launch masks the tail). Activation gradients
-// (dx) are written, never accumulated. Empty spans launch nothing.
+// (dx) are written, never accumulated. Empty spans launch nothing. The ops a training step runs over whole
+// activations (Copy, Add, Relu and its backward) take four elements per thread as 16-byte loads and stores where
+// every view allows it (<see cref="Quads"/>).
 public sealed partial class IlgpuKernels
 {
+    /// <summary>Whether every view has a length and a start that are multiples of 4 floats (16 bytes).</summary>
+    private static bool Quads(params ReadOnlySpan<DeviceSpan> views)
+    {
+        foreach (var v in views)
+        {
+            if (v.Length % 4 != 0 || v.Offset % 4 != 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private ArrayView<Float4> V4(DeviceSpan span) => V(span).Cast<Float4>();
     public void Fill(DeviceSpan y, float value)
     {
         if (y.Length == 0)
@@ -24,6 +41,11 @@ public sealed partial class IlgpuKernels
         {
             return;
         }
+        if (Quads(y, x))
+        {
+            Load("CopyQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>>(CopyQuadKernel))(y.Length / 4, V4(y), V4(x));
+            return;
+        }
         Load("Copy", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(CopyKernel))(y.Length, V(y), V(x));
     }
 
@@ -32,6 +54,12 @@ public sealed partial class IlgpuKernels
         Checks.Same("Add", y, a, b);
         if (y.Length == 0)
         {
+            return;
+        }
+        if (Quads(y, a, b))
+        {
+            Load("AddQuad", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(AddQuadKernel))(
+                y.Length / 4, V4(y), V4(a), V4(b));
             return;
         }
         Load("Add", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddKernel))(
@@ -67,6 +95,11 @@ public sealed partial class IlgpuKernels
         {
             return;
         }
+        if (Quads(y, x))
+        {
+            Load("ReluQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>>(ReluQuadKernel))(y.Length / 4, V4(y), V4(x));
+            return;
+        }
         Load("Relu", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ReluKernel))(y.Length, V(y), V(x));
     }
 
@@ -75,6 +108,12 @@ public sealed partial class IlgpuKernels
         Checks.Same("ReluBackward", dx, dy, y);
         if (dx.Length == 0)
         {
+            return;
+        }
+        if (Quads(dx, dy, y))
+        {
+            Load("ReluBackwardQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(ReluBackwardQuadKernel))(
+                dx.Length / 4, V4(dx), V4(dy), V4(y));
             return;
         }
         Load("ReluBackward", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReluBackwardKernel))(
@@ -92,6 +131,31 @@ public sealed partial class IlgpuKernels
     internal static void CopyKernel(Index1D i, ArrayView<float> y, ArrayView<float> x)
     {
         y[i] = x[i];
+    }
+
+    internal static void CopyQuadKernel(Index1D q, ArrayView<Float4> y, ArrayView<Float4> x)
+    {
+        y[q] = x[q];
+    }
+
+    internal static void AddQuadKernel(Index1D q, ArrayView<Float4> y, ArrayView<Float4> a, ArrayView<Float4> b)
+    {
+        var u = a[q];
+        var v = b[q];
+        y[q] = new Float4(u.X + v.X, u.Y + v.Y, u.Z + v.Z, u.W + v.W);
+    }
+
+    internal static void ReluQuadKernel(Index1D q, ArrayView<Float4> y, ArrayView<Float4> x)
+    {
+        var v = x[q];
+        y[q] = new Float4(Relu(v.X), Relu(v.Y), Relu(v.Z), Relu(v.W));
+    }
+
+    internal static void ReluBackwardQuadKernel(Index1D q, ArrayView<Float4> dx, ArrayView<Float4> dy, ArrayView<Float4> y)
+    {
+        var g = dy[q];
+        var v = y[q];
+        dx[q] = new Float4(v.X > 0f ? g.X : 0f, v.Y > 0f ? g.Y : 0f, v.Z > 0f ? g.Z : 0f, v.W > 0f ? g.W : 0f);
     }
 
     /// <param name="y">(n), may alias a or b</param>
@@ -115,10 +179,11 @@ public sealed partial class IlgpuKernels
     /// <param name="y">(n), may alias x</param>
     internal static void ReluKernel(Index1D i, ArrayView<float> y, ArrayView<float> x)
     {
-        // A comparison that is false for NaN, so a NaN input stays NaN as in torch.relu.
-        float v = x[i];
-        y[i] = v < 0f ? 0f : v;
+        y[i] = Relu(x[i]);
     }
+
+    // A comparison that is false for NaN, so a NaN input stays NaN as in torch.relu.
+    private static float Relu(float v) => v < 0f ? 0f : v;
 
     /// <param name="dx">(n), written; may alias dy</param>
     /// <param name="y">(n), the forward output</param>
