@@ -83,8 +83,11 @@ public interface IKernels : IDisposable
     /// <summary>y (N, K, OH, OW) = conv(x (N, C, H, W), w (K, C, R, R)).</summary>
     void Conv2dForward(DeviceSpan y, DeviceSpan x, DeviceSpan w, in Conv2dShape s);
 
-    /// <summary>dx (N, C, H, W) = gradient of the loss with respect to the input, from dy (N, K, OH, OW).</summary>
-    void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s);
+    /// <summary>
+    /// dx (N, C, H, W) = gradient of the loss with respect to the input, from dy (N, K, OH, OW); with
+    /// <paramref name="accumulate"/>, dx += it (a residual block's input, which already holds the shortcut's gradient).
+    /// </summary>
+    void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s, bool accumulate = false);
 
     /// <summary>dw (K, C, R, R) += gradient with respect to the weight, from dy and the input x.</summary>
     void Conv2dBackwardWeight(DeviceSpan dw, DeviceSpan dy, DeviceSpan x, in Conv2dShape s);

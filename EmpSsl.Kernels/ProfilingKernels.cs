@@ -185,10 +185,10 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
         StopConv("Conv2dForward", t, s);
     }
 
-    public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
+    public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s, bool accumulate = false)
     {
         var t = Start();
-        _inner.Conv2dBackwardData(dx, dy, w, in s);
+        _inner.Conv2dBackwardData(dx, dy, w, in s, accumulate);
         StopConv("Conv2dBackwardData", t, s);
     }
 

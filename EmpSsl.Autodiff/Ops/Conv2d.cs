@@ -6,7 +6,8 @@ public sealed partial class Tape
 {
     /// <summary>
     /// y (N, K, OH, OW) = conv(x (N, C, H, W), w (K, C, R, R)), no bias. Backward: dx written (skipped when
-    /// x needs no gradient, as for the input images), dw accumulated.
+    /// x needs no gradient, as for the input images), or added by the kernel where x already has a gradient (a
+    /// residual block's input, after its shortcut's); dw accumulated.
     /// </summary>
     public Tensor Conv2d(Tensor x, Tensor w, int stride, int pad)
     {
@@ -19,9 +20,8 @@ public sealed partial class Tape
         {
             if (x.RequiresGrad)
             {
-                var dx = GradToWrite(x, out var temp);
-                K.Conv2dBackwardData(dx, y.Grad, w.Data, s);
-                CommitGrad(x, temp);
+                bool accumulate = x.HasGrad;
+                K.Conv2dBackwardData(accumulate ? x.Grad : GradToWrite(x, out _), y.Grad, w.Data, s, accumulate);
             }
             if (w.RequiresGrad)
             {

@@ -70,16 +70,36 @@ public sealed partial class CpuKernels
         }
     }
 
-    /// <param name="dx">(N, C, H, W), written</param>
+    /// <summary>The gradient an accumulating <see cref="Conv2dBackwardData"/> adds into dx; one per thread, as Scratch asks.</summary>
+    [ThreadStatic]
+    private static float[]? s_accumulatedDx;
+
+    /// <param name="dx">(N, C, H, W), written, or added to with <paramref name="accumulate"/></param>
     /// <param name="dy">(N, K, OH, OW)</param>
     /// <param name="w">(K, C, R, R)</param>
-    public unsafe void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
+    public unsafe void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s, bool accumulate = false)
     {
         Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, "dy", "dx", "w");
+        fixed (float* pdx = S(dx), pdy = S(dy), pw = S(w))
+        {
+            if (!accumulate)
+            {
+                BackwardData(pdx, pdy, pw, s);
+                return;
+            }
+            // The paths below all write their output: accumulating goes through scratch and one add, the sweeps the
+            // tape's separate add made before. (The GPU's kernels add in their stores instead.)
+            float* sum = Scratch.Floats(ref s_accumulatedDx, dx.Length);
+            BackwardData(sum, pdy, pw, s);
+            SimdDriver.Map(pdx, pdx, sum, dx.Length, default(AddOp));
+        }
+    }
+
+    private unsafe void BackwardData(float* pdx, float* pdy, float* pw, in Conv2dShape s)
+    {
         var shape = s;
         int p = s.OutH * s.OutW;
         int crr = s.C * s.R * s.R;
-        fixed (float* pdx = S(dx), pdy = S(dy), pw = S(w))
         {
             if (IsPointwise(s))
             {

@@ -178,26 +178,41 @@ public sealed partial class IlgpuKernels
         kernel(config, new ConvWeightTaps(V(w), d), new ConvInputColumns(V(x), d), new ConvOutputStore(V(y), d), rows, cols, depth);
     }
 
-    public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s)
+    public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s, bool accumulate = false)
     {
         Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, yName: "dy", xName: "dx");
         var d = new ConvDims(s);
+        // Phases that no tap reaches (1x1 stride 2: three of the four) get their zeros from one contiguous fill of
+        // dx, not from a product of depth 0 scattering them (the H100 step's 1x1 stride-2 backward-data ran at
+        // 4-11 TFLOP/s that way); accumulating, they add nothing.
+        bool untouched = false;
+        for (int ph = 0; ph < s.Stride; ph++)
+        {
+            for (int pw = 0; pw < s.Stride; pw++)
+            {
+                var p = new ConvPhase(s, ph, pw);
+                untouched |= p.Taps == 0 && p.Pixels > 0;
+            }
+        }
+        if (untouched && !accumulate)
+        {
+            Fill(dx, 0f);
+        }
         for (int ph = 0; ph < s.Stride; ph++)
         {
             for (int pw = 0; pw < s.Stride; pw++)
             {
                 var p = new ConvPhase(s, ph, pw);
                 int cols = s.N * p.Pixels;
-                if (cols == 0)
+                if (cols == 0 || p.Taps == 0)
                 {
                     continue;
                 }
-                // A phase that no tap reaches (1x1 stride 2, odd pixels) runs with depth 0 and writes its zeros.
                 var tile = TileFor(s.C, cols, weight: false);
                 var config = GemmConfig(s.C, cols, tile: tile);
                 int v = ConvVariant(config, weight: false, tile);
                 var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
-                kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p),
+                kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p, accumulate),
                     s.C, cols, p.Taps * d.Kp);
             }
         }

@@ -335,12 +335,16 @@ internal readonly struct ConvGradOutputPhase(ArrayView<float> dy, ConvDims d, Co
     }
 }
 
-/// <summary>Backward-data's output (C, N Pixels) for one phase, scattered into dx (N, C, H, W); written, not accumulated.</summary>
-internal readonly struct ConvInputPhaseStore(ArrayView<float> dx, ConvDims d, ConvPhase p) : IGemmOutput
+/// <summary>
+/// Backward-data's output (C, N Pixels) for one phase, scattered into dx (N, C, H, W): written, or added to what dx
+/// holds (accumulate; each element is stored by one thread of one launch, so without atomics).
+/// </summary>
+internal readonly struct ConvInputPhaseStore(ArrayView<float> dx, ConvDims d, ConvPhase p, bool accumulate) : IGemmOutput
 {
     private readonly ArrayView<float> _dx = dx;
     private readonly ConvDims _d = d;
     private readonly ConvPhase _p = p;
+    private readonly int _accumulate = accumulate ? 1 : 0;
 
     public void Store(int row, int col, float sum)
     {
@@ -350,7 +354,8 @@ internal readonly struct ConvInputPhaseStore(ArrayView<float> dx, ConvDims d, Co
         int tw = q - th * _p.ColsW;
         int ih = _p.FirstH + th * _d.Stride;
         int iw = _p.FirstW + tw * _d.Stride;
-        _dx[((n * _d.C + row) * _d.H + ih) * _d.W + iw] = sum;
+        int at = ((n * _d.C + row) * _d.H + ih) * _d.W + iw;
+        _dx[at] = _accumulate != 0 ? _dx[at] + sum : sum;
     }
 }
 

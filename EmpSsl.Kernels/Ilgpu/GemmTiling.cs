@@ -515,7 +515,7 @@ public sealed partial class IlgpuKernels
         int stageFloatsB = math.StageLengthB * 4;
 
         // Stage 0 before the loop; the loop then prefetches stage s + 1 while it computes stage s. An empty
-        // reduction (a stride phase no tap reaches) loads nothing: LoadSlot reads even outside the product.
+        // reduction loads nothing: LoadSlot reads even outside the product.
         if (kBegin < kEnd)
         {
             LoadStage(a, bt, pa, pb, fa, fb, 0, rows, cols, row0, col0, kBegin, kEnd, math.Square);

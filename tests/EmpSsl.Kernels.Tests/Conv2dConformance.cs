@@ -84,6 +84,28 @@ public abstract class Conv2dConformance(
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
+    public void BackwardDataAccumulatesWhenAsked(string name)
+    {
+        var s = Shape(name);
+        var dyData = Seeded.Uniform(18, s.OutputLength);
+        var w = Seeded.Uniform(19, s.WeightLength);
+        // dx holds a gradient already (a shortcut's): the kernel must add to it, including where no tap reaches.
+        var dx0 = Seeded.Uniform(20, s.InputLength);
+        var dx = In(dx0);
+
+        Conv.Conv2dBackwardData(dx.Span, In(dyData).Span, In(w).Span, s, accumulate: true);
+        var expected = new double[s.InputLength];
+        Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] += dx0[i];
+        }
+
+        Verify($"Conv2dBackwardData accumulate {s} pad {s.Pad}", dx, expected, Band(s, expected));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
     public void BackwardWeightAccumulates(string name)
     {
         var s = Shape(name);
