@@ -44,6 +44,9 @@ public interface IKernels : IDisposable
     /// <summary>y = max(x, 0) (y may alias x).</summary>
     void Relu(DeviceSpan y, DeviceSpan x);
 
+    /// <summary>y = max(a + b, 0): a residual block's output, its add and ReLU in one sweep. y may alias a or b.</summary>
+    void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b);
+
     /// <summary>dx = y &gt; 0 ? dy : 0, from the forward output y (dx may alias dy).</summary>
     void ReluBackward(DeviceSpan dx, DeviceSpan dy, DeviceSpan y);
 

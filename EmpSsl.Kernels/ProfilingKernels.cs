@@ -108,6 +108,13 @@ public sealed class ProfilingKernels(IKernels inner) : IKernels
         Stop("Scale", t);
     }
 
+    public void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b)
+    {
+        var t = Start();
+        _inner.AddRelu(y, a, b);
+        Stop("AddRelu", t);
+    }
+
     public void Relu(DeviceSpan y, DeviceSpan x)
     {
         var t = Start();

@@ -31,7 +31,6 @@ public sealed class BasicBlock : Module
         var y = _bn1.ForwardRelu(tape, _conv1.Forward(tape, x));
         y = _bn2.Forward(tape, _conv2.Forward(tape, y));
         var shortcut = _downsample is null ? x : _downsample.Forward(tape, x);
-        // In place: Add's backward never reads its output.
-        return tape.ReluInPlace(tape.Add(y, shortcut));
+        return tape.AddRelu(y, shortcut);
     }
 }

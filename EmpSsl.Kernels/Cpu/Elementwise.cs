@@ -55,6 +55,12 @@ public sealed unsafe partial class CpuKernels
 
     /// <param name="y">(n), may alias x</param>
     /// <param name="x">(n)</param>
+    public void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b)
+    {
+        Checks.Same("AddRelu", y, a, b);
+        SimdDriver.Map(SimdDriver.P(y), SimdDriver.P(a), SimdDriver.P(b), y.Length, default(AddReluOp));
+    }
+
     public void Relu(DeviceSpan y, DeviceSpan x)
     {
         Checks.Same("Relu", y, x);
@@ -111,6 +117,15 @@ internal readonly struct ScaleOp(float alpha) : IUnaryOp
 }
 
 /// <summary>max(x, 0) that keeps NaN, as torch.relu does (Vector.Max and MathF.Max both propagate NaN).</summary>
+internal readonly struct AddReluOp : IBinaryOp
+{
+    public float Invoke(float a, float b) => MathF.Max(a + b, 0f);
+
+    public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b) => Vector256.Max(a + b, Vector256<float>.Zero);
+
+    public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b) => Vector512.Max(a + b, Vector512<float>.Zero);
+}
+
 internal readonly struct ReluOp : IUnaryOp
 {
     public float Invoke(float x) => MathF.Max(x, 0f);

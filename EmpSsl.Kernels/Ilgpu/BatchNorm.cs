@@ -22,8 +22,16 @@ public sealed partial class IlgpuKernels
         int splits = BatchNormSplits(s);
         var partials = ReduceScratch(2L * s.C * splits);
         var planes = new BatchNormPlanes(s);
-        Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormDims, BatchNormPlanes, int>(BatchNormStatsPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), new BatchNormDims(s), planes, splits);
+        if (Quads(s, x))
+        {
+            Load("BatchNormStatsPartialsQuad", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<Float4>, BatchNormDims, BatchNormPlanes, int>(BatchNormStatsPartialsQuadKernel))(
+                new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x).Cast<Float4>(), new BatchNormDims(s), planes, splits);
+        }
+        else
+        {
+            Load("BatchNormStatsPartials", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, BatchNormDims, BatchNormPlanes, int>(BatchNormStatsPartialsKernel))(
+                new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(x), new BatchNormDims(s), planes, splits);
+        }
         Load("BatchNormStats", a => a.LoadAutoGroupedStreamKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormDims, int>(BatchNormStatsKernel))(
             s.C, V(saveMean), V(saveInvStd), V(runningMean), V(runningVar), partials, new BatchNormDims(s), splits);
@@ -78,9 +86,18 @@ public sealed partial class IlgpuKernels
         var sums = scratch.SubView(2L * s.C * splits, 2L * s.C);
         var planes = new BatchNormPlanes(s);
         var affine = new BatchNormAffine(V(gamma), V(beta), V(saveMean), V(saveInvStd), s.Relu);
-        Load("BatchNormBackwardPartials", a => a.LoadStreamKernel<
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormAffine, BatchNormDims, BatchNormPlanes, int>(BatchNormBackwardPartialsKernel))(
-            new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), affine, new BatchNormDims(s), planes, splits);
+        if (Quads(s, dy, x))
+        {
+            Load("BatchNormBackwardPartialsQuad", a => a.LoadStreamKernel<
+                ArrayView<float>, ArrayView<Float4>, ArrayView<Float4>, BatchNormAffine, BatchNormDims, BatchNormPlanes, int>(BatchNormBackwardPartialsQuadKernel))(
+                new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy).Cast<Float4>(), V(x).Cast<Float4>(), affine, new BatchNormDims(s), planes, splits);
+        }
+        else
+        {
+            Load("BatchNormBackwardPartials", a => a.LoadStreamKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormAffine, BatchNormDims, BatchNormPlanes, int>(BatchNormBackwardPartialsKernel))(
+                new KernelConfig(s.C * splits, ReduceGroupSize), partials, V(dy), V(x), affine, new BatchNormDims(s), planes, splits);
+        }
         Load("BatchNormBackwardSums", a => a.LoadAutoGroupedStreamKernel<
             Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormDims, int>(BatchNormBackwardSumsKernel))(
             s.C, sums, V(dgamma), V(dbeta), partials, new BatchNormDims(s), splits);
@@ -160,6 +177,65 @@ public sealed partial class IlgpuKernels
             {
                 float d = x[planes.ChannelOffset(c, k)] - mean;
                 centred += d * d;
+            }
+            centred = ReduceGroup.Sum(shared, centred);
+        }
+        if (Group.IdxX == 0)
+        {
+            partials[Grid.IdxX] = mean * m;
+            partials[Grid.DimX + Grid.IdxX] = centred > 0f ? centred : 0f;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BatchNormStatsPartialsKernel"/> over quads (HW a multiple of 4): group b sums piece b % splits of
+    /// channel b / splits's N*HW/4 quads, 16 bytes per load, two in flight per thread.
+    /// </summary>
+    /// <param name="partials">(2, C, splits)</param>
+    /// <param name="x">(N, C, HW) as quads</param>
+    internal static void BatchNormStatsPartialsQuadKernel(ArrayView<float> partials, ArrayView<Float4> x, BatchNormDims s, BatchNormPlanes planes, int splits)
+    {
+        var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
+        int c = Grid.IdxX / splits;
+        int count = s.N * s.HW / 4;
+        int start = PieceStart(count, splits, Grid.IdxX % splits);
+        int end = PieceStart(count, splits, Grid.IdxX % splits + 1);
+        float m = 4f * (end - start);
+        float shift = end > start ? x[planes.ChannelQuadOffset(c, start)].X : 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        int step = Group.DimX;
+        int j = start + Group.IdxX;
+        for (; j + step < end; j += 2 * step)
+        {
+            var u = x[planes.ChannelQuadOffset(c, j)];
+            var v = x[planes.ChannelQuadOffset(c, j + step)];
+            float u0 = u.X - shift, u1 = u.Y - shift, u2 = u.Z - shift, u3 = u.W - shift;
+            float v0 = v.X - shift, v1 = v.Y - shift, v2 = v.Z - shift, v3 = v.W - shift;
+            s1 += ((u0 + u1) + (u2 + u3)) + ((v0 + v1) + (v2 + v3));
+            s2 += ((u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3)) + ((v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3));
+        }
+        for (; j < end; j += step)
+        {
+            var u = x[planes.ChannelQuadOffset(c, j)];
+            float u0 = u.X - shift, u1 = u.Y - shift, u2 = u.Z - shift, u3 = u.W - shift;
+            s1 += (u0 + u1) + (u2 + u3);
+            s2 += (u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3);
+        }
+        s1 = ReduceGroup.Sum(shared, s1);
+        s2 = ReduceGroup.Sum(shared, s2);
+        float offset = end > start ? s1 / m : 0f;
+        float mean = shift + offset;
+        float centred = s2 - s1 * offset;
+        // Uniform across the group, as in BatchNormStatsPartialsKernel: a shift far out reads x again.
+        if (4f * offset * offset * m > 3f * s2)
+        {
+            centred = 0f;
+            for (int k = start + Group.IdxX; k < end; k += step)
+            {
+                var u = x[planes.ChannelQuadOffset(c, k)];
+                float u0 = u.X - mean, u1 = u.Y - mean, u2 = u.Z - mean, u3 = u.W - mean;
+                centred += (u0 * u0 + u1 * u1) + (u2 * u2 + u3 * u3);
             }
             centred = ReduceGroup.Sum(shared, centred);
         }
@@ -299,6 +375,44 @@ public sealed partial class IlgpuKernels
             float g = channel.Gradient(dy[at], xv);
             sumDy += g;
             sumDyXhat += g * (xv - channel.Mean);
+        }
+        sumDy = ReduceGroup.Sum(shared, sumDy);
+        sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * channel.InvStd;
+        if (Group.IdxX == 0)
+        {
+            partials[Grid.IdxX] = sumDy;
+            partials[Grid.DimX + Grid.IdxX] = sumDyXhat;
+        }
+    }
+
+    /// <summary><see cref="BatchNormBackwardPartialsKernel"/> over quads (HW a multiple of 4), 16 bytes per load.</summary>
+    /// <param name="partials">(2, C, splits)</param>
+    /// <param name="dy">(N, C, HW) as quads</param>
+    /// <param name="x">(N, C, HW) as quads</param>
+    internal static void BatchNormBackwardPartialsQuadKernel(
+        ArrayView<float> partials, ArrayView<Float4> dy, ArrayView<Float4> x, BatchNormAffine affine, BatchNormDims s,
+        BatchNormPlanes planes, int splits)
+    {
+        var shared = SharedMemory.Allocate<float>(ReduceGroup.SharedSlots);
+        int c = Grid.IdxX / splits;
+        int count = s.N * s.HW / 4;
+        int start = PieceStart(count, splits, Grid.IdxX % splits);
+        int end = PieceStart(count, splits, Grid.IdxX % splits + 1);
+        var channel = affine.Of(c);
+        float mu = channel.Mean;
+        float sumDy = 0f;
+        float sumDyXhat = 0f;
+        for (int j = start + Group.IdxX; j < end; j += Group.DimX)
+        {
+            long at = planes.ChannelQuadOffset(c, j);
+            var u = x[at];
+            var g = dy[at];
+            float g0 = channel.Gradient(g.X, u.X);
+            float g1 = channel.Gradient(g.Y, u.Y);
+            float g2 = channel.Gradient(g.Z, u.Z);
+            float g3 = channel.Gradient(g.W, u.W);
+            sumDy += (g0 + g1) + (g2 + g3);
+            sumDyXhat += (g0 * (u.X - mu) + g1 * (u.Y - mu)) + (g2 * (u.Z - mu) + g3 * (u.W - mu));
         }
         sumDy = ReduceGroup.Sum(shared, sumDy);
         sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * channel.InvStd;
@@ -457,4 +571,16 @@ internal readonly struct BatchNormPlanes(in BatchNormShape s)
         int n = _byHW.Divide(i);
         return ((long)n * _c + c) * _hw + (i - n * _hw);
     }
+
+    /// <summary>
+    /// Where the j-th of channel c's N*HW/4 quads lies in (N, C, HW) seen as quads (HW a multiple of 4).
+    /// </summary>
+    public long ChannelQuadOffset(int c, int j)
+    {
+        int quads = _hw / 4;
+        int n = _byQuads.Divide(j);
+        return ((long)n * _c + c) * quads + (j - n * quads);
+    }
+
+    private readonly ConvDivisor _byQuads = new(Math.Max(1, s.HW / 4));
 }

@@ -88,6 +88,23 @@ public sealed partial class IlgpuKernels
             y.Length, V(y), V(x), alpha);
     }
 
+    public void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b)
+    {
+        Checks.Same("AddRelu", y, a, b);
+        if (y.Length == 0)
+        {
+            return;
+        }
+        if (Quads(y, a, b))
+        {
+            Load("AddReluQuad", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(AddReluQuadKernel))(
+                y.Length / 4, V4(y), V4(a), V4(b));
+            return;
+        }
+        Load("AddRelu", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddReluKernel))(
+            y.Length, V(y), V(a), V(b));
+    }
+
     public void Relu(DeviceSpan y, DeviceSpan x)
     {
         Checks.Same("Relu", y, x);
@@ -143,6 +160,19 @@ public sealed partial class IlgpuKernels
         var u = a[q];
         var v = b[q];
         y[q] = new Float4(u.X + v.X, u.Y + v.Y, u.Z + v.Z, u.W + v.W);
+    }
+
+    internal static void AddReluQuadKernel(Index1D q, ArrayView<Float4> y, ArrayView<Float4> a, ArrayView<Float4> b)
+    {
+        var u = a[q];
+        var v = b[q];
+        y[q] = new Float4(Relu(u.X + v.X), Relu(u.Y + v.Y), Relu(u.Z + v.Z), Relu(u.W + v.W));
+    }
+
+    /// <param name="y">(n), may alias a or b</param>
+    internal static void AddReluKernel(Index1D i, ArrayView<float> y, ArrayView<float> a, ArrayView<float> b)
+    {
+        y[i] = Relu(a[i] + b[i]);
     }
 
     internal static void ReluQuadKernel(Index1D q, ArrayView<Float4> y, ArrayView<Float4> x)

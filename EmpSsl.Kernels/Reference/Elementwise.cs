@@ -57,6 +57,16 @@ public static partial class Ref
     }
 
     /// <summary>y = max(x, 0).</summary>
+    /// <summary>y = max(a + b, 0): a residual block's output.</summary>
+    public static void AddRelu(Span<double> y, ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        Same("AddRelu", y.Length, a.Length, b.Length);
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = Math.Max(a[i] + b[i], 0);
+        }
+    }
+
     public static void Relu(Span<double> y, ReadOnlySpan<double> x)
     {
         Same("Relu", y.Length, x.Length);

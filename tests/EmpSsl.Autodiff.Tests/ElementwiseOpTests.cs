@@ -36,6 +36,22 @@ public abstract class ElementwiseOpTests(string backend) : BackendTest(backend)
     }
 
     [Fact]
+    public void AddRelu()
+    {
+        // Sums kept clear of the kink at 0, where the finite differences would straddle it.
+        var a = Random(15);
+        var b = Random(15).Select((v, i) => Math.Abs(a[i] + v) < 0.1 ? v + 0.25 : v).ToArray();
+        CheckGradients([new([3, 5], a), new([3, 5], b)], (t, v) => t.AddRelu(v[0], v[1]), v => F64.Relu(F64.Add(v[0], v[1])), Tol.Grad);
+    }
+
+    [Fact]
+    public void AddReluOfATensorToItself()
+    {
+        var x = Random(9).Select(v => v < 0 ? v - 0.05 : v + 0.05).ToArray();
+        CheckGradients([new([9], x)], (t, v) => t.AddRelu(v[0], v[0]), v => F64.Relu(F64.Add(v[0], v[0])), Tol.Grad);
+    }
+
+    [Fact]
     public void AddOfATensorToItselfDoublesTheGradient()
     {
         CheckGradients([new([9], Random(9))], (t, v) => t.Add(v[0], v[0]), v => F64.Add(v[0], v[0]), Tol.Grad);

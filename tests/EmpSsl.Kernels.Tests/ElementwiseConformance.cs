@@ -35,6 +35,21 @@ public abstract class ElementwiseConformance(string backend) : BackendTest(backe
     }
 
     [SkippableFact]
+    public void AddReluMatchesSpec()
+    {
+        foreach (int n in Lengths)
+        {
+            var a = Seeded.Uniform(n + 2000, n);
+            var b = Seeded.Uniform(n + 3000, n);
+            var y = Out(n);
+            K.AddRelu(y.Span, In(a).Span, In(b).Span);
+            var expected = new double[n];
+            Ref.AddRelu(expected, Seeded.Widen(a), Seeded.Widen(b));
+            Verify($"AddRelu n={n}", y, expected, Tol.Elementwise);
+        }
+    }
+
+    [SkippableFact]
     public void AddMatchesSpec()
     {
         foreach (int n in Lengths)
