@@ -166,11 +166,7 @@ public sealed partial class IlgpuKernels
         }
         s1 = ReduceGroup.Sum(shared, s1);
         s2 = ReduceGroup.Sum(shared, s2);
-        float offset = end > start ? s1 / m : 0f;
-        float mean = shift + offset;
-        float centred = s2 - s1 * offset;
-        // Uniform across the group: every thread holds the same totals.
-        if (4f * offset * offset * m > 3f * s2)
+        if (ShiftedMoments(s1, s2, m, shift, out float mean, out float centred))
         {
             centred = 0f;
             for (int k = start + Group.IdxX; k < end; k += step)
@@ -180,10 +176,29 @@ public sealed partial class IlgpuKernels
             }
             centred = ReduceGroup.Sum(shared, centred);
         }
+        WritePiece(partials, mean * m, centred > 0f ? centred : 0f);
+    }
+
+    /// <summary>
+    /// A piece's mean and centred sum of squares from its sums s1 and s2 of (x - shift) over m values. Returns true
+    /// where the shift lies more than sqrt(3) deviations from the mean, so the caller must read x again around the
+    /// mean for a centred sum that keeps its digits; the answer is the same in every thread of the group.
+    /// </summary>
+    private static bool ShiftedMoments(float s1, float s2, float m, float shift, out float mean, out float centred)
+    {
+        float offset = m > 0f ? s1 / m : 0f;
+        mean = shift + offset;
+        centred = s2 - s1 * offset;
+        return 4f * offset * offset * m > 3f * s2;
+    }
+
+    /// <summary>Thread 0 of the group writes its piece's two partial sums: partials[b] and partials[pieces + b].</summary>
+    private static void WritePiece(ArrayView<float> partials, float first, float second)
+    {
         if (Group.IdxX == 0)
         {
-            partials[Grid.IdxX] = mean * m;
-            partials[Grid.DimX + Grid.IdxX] = centred > 0f ? centred : 0f;
+            partials[Grid.IdxX] = first;
+            partials[Grid.DimX + Grid.IdxX] = second;
         }
     }
 
@@ -224,11 +239,7 @@ public sealed partial class IlgpuKernels
         }
         s1 = ReduceGroup.Sum(shared, s1);
         s2 = ReduceGroup.Sum(shared, s2);
-        float offset = end > start ? s1 / m : 0f;
-        float mean = shift + offset;
-        float centred = s2 - s1 * offset;
-        // Uniform across the group, as in BatchNormStatsPartialsKernel: a shift far out reads x again.
-        if (4f * offset * offset * m > 3f * s2)
+        if (ShiftedMoments(s1, s2, m, shift, out float mean, out float centred))
         {
             centred = 0f;
             for (int k = start + Group.IdxX; k < end; k += step)
@@ -239,11 +250,7 @@ public sealed partial class IlgpuKernels
             }
             centred = ReduceGroup.Sum(shared, centred);
         }
-        if (Group.IdxX == 0)
-        {
-            partials[Grid.IdxX] = mean * m;
-            partials[Grid.DimX + Grid.IdxX] = centred > 0f ? centred : 0f;
-        }
+        WritePiece(partials, mean * m, centred > 0f ? centred : 0f);
     }
 
     /// <summary>
@@ -378,11 +385,7 @@ public sealed partial class IlgpuKernels
         }
         sumDy = ReduceGroup.Sum(shared, sumDy);
         sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * channel.InvStd;
-        if (Group.IdxX == 0)
-        {
-            partials[Grid.IdxX] = sumDy;
-            partials[Grid.DimX + Grid.IdxX] = sumDyXhat;
-        }
+        WritePiece(partials, sumDy, sumDyXhat);
     }
 
     /// <summary><see cref="BatchNormBackwardPartialsKernel"/> over quads (HW a multiple of 4), 16 bytes per load.</summary>
@@ -416,11 +419,7 @@ public sealed partial class IlgpuKernels
         }
         sumDy = ReduceGroup.Sum(shared, sumDy);
         sumDyXhat = ReduceGroup.Sum(shared, sumDyXhat) * channel.InvStd;
-        if (Group.IdxX == 0)
-        {
-            partials[Grid.IdxX] = sumDy;
-            partials[Grid.DimX + Grid.IdxX] = sumDyXhat;
-        }
+        WritePiece(partials, sumDy, sumDyXhat);
     }
 
     /// <summary>One thread per channel: sums[c] = sum(dy), sums[C + c] = sum(dy xhat); dbeta and dgamma take them too.</summary>
