@@ -250,7 +250,7 @@ public sealed partial class IlgpuKernels
     /// Splits backward-weight's reduction over pixels for a tile whose blocks run <paramref name="resident"/> at a time
     /// per multiprocessor, so that their waves come out full: a last wave that is partly empty leaves
     /// multiprocessors idle (the H100 step's 512-channel weight gradient had 432 blocks of 128 x 128, 1.64 waves of
-    /// 264, at 25 TFLOP/s; in 9 splits, 4.9 waves, 38). Takes the fewest splits, from two waves' worth up to six,
+    /// 264, at 25 TFLOP/s; in 9 splits, 4.9 waves, 47-49). Takes the fewest splits, from two waves' worth up to six,
     /// whose waves are fullest.
     /// </summary>
     private (int Splits, int Chunk) WeightSplitsInWaves(int rows, int cols, int depth, int edge, int resident)
