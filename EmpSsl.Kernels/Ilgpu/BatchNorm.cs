@@ -11,8 +11,9 @@ namespace EmpSsl.Kernels.Ilgpu;
 // The per-channel sums are two-stage so that a few channels still fill the GPU: each channel's m values
 // are cut into `splits` contiguous pieces, one group per (channel, piece) writes partial sums to scratch,
 // then one thread per channel merges its pieces, then an elementwise kernel writes y or dx. In the
-// forward pass each piece keeps its own mean and centred sum of squares (merged by Chan's formula), so a
-// large mean costs no precision as it would with sum(x^2) - m mean^2.
+// forward pass each piece keeps its own mean and centred sum of squares (merged by Chan's formula), summed in one
+// read around a shift near its mean (a second read where the shift lies far out), so a large mean costs no
+// precision as it would with sum(x^2) - m mean^2. Where HW is a multiple of 4 the sweeps move 16-byte quads.
 public sealed partial class IlgpuKernels
 {
     public void BatchNormForwardTrain(DeviceSpan y, DeviceSpan saveMean, DeviceSpan saveInvStd, DeviceSpan runningMean, DeviceSpan runningVar, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, in BatchNormShape s)
