@@ -11,17 +11,20 @@ public sealed partial class Tape
         Require(a.Length == b.Length, "Add", $"{a.Describe()} and {b.Describe()} differ in size");
         var y = NewTensor(a.Shape, a, b);
         K.Add(y.Data, a.Data, b.Data);
-        Record(y, () =>
-        {
-            if (b.RequiresGrad)
-            {
-                AccumulateGrad(b, y.Grad);
-            }
-            if (a.RequiresGrad)
-            {
-                PassGrad(a, y);
-            }
-        });
+        Record(y, () => AddBackward(a, b, y));
         return y;
+    }
+
+    /// <summary>db += dy, then da = dy, passed on (y's gradient is gone after).</summary>
+    private void AddBackward(Tensor a, Tensor b, Tensor y)
+    {
+        if (b.RequiresGrad)
+        {
+            AccumulateGrad(b, y.Grad);
+        }
+        if (a.RequiresGrad)
+        {
+            PassGrad(a, y);
+        }
     }
 }

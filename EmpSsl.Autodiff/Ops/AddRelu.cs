@@ -15,14 +15,7 @@ public sealed partial class Tape
         {
             // y's gradient has no reader after this node, so the mask may overwrite it.
             K.ReluBackward(y.Grad, y.Grad, y.Data);
-            if (b.RequiresGrad)
-            {
-                AccumulateGrad(b, y.Grad);
-            }
-            if (a.RequiresGrad)
-            {
-                PassGrad(a, y);
-            }
+            AddBackward(a, b, y);
         });
         return y;
     }
