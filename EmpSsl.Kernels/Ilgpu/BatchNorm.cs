@@ -52,21 +52,7 @@ public sealed partial class IlgpuKernels
     /// Whether the elementwise sweeps can take four values per thread as 16-byte loads and stores: HW a multiple of
     /// 4, so the four share a channel, and every view starting on a 16-byte boundary (buffers do; slices may not).
     /// </summary>
-    private static bool Quads(in BatchNormShape s, params ReadOnlySpan<DeviceSpan> views)
-    {
-        if (s.HW % 4 != 0)
-        {
-            return false;
-        }
-        foreach (var v in views)
-        {
-            if (v.Offset % 4 != 0)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private static bool Quads(in BatchNormShape s, params ReadOnlySpan<DeviceSpan> views) => s.HW % 4 == 0 && Quads(views);
 
     public void BatchNormForwardEval(DeviceSpan y, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, DeviceSpan runningMean, DeviceSpan runningVar, in BatchNormShape s)
     {

@@ -25,6 +25,43 @@ public sealed partial class IlgpuKernels
     }
 
     private ArrayView<Float4> V4(DeviceSpan span) => V(span).Cast<Float4>();
+
+    /// <summary>y = op(x) over two views of one length, on quads where <see cref="Quads"/> allows.</summary>
+    private void Map(
+        string name, DeviceSpan y, DeviceSpan x, Action<Index1D, ArrayView<float>, ArrayView<float>> scalar,
+        Action<Index1D, ArrayView<Float4>, ArrayView<Float4>> quad)
+    {
+        Checks.Same(name, y, x);
+        if (y.Length == 0)
+        {
+            return;
+        }
+        if (Quads(y, x))
+        {
+            Load(name + "Quad", a => a.LoadAutoGroupedStreamKernel(quad))(y.Length / 4, V4(y), V4(x));
+            return;
+        }
+        Load(name, a => a.LoadAutoGroupedStreamKernel(scalar))(y.Length, V(y), V(x));
+    }
+
+    /// <summary>y = op(a, b) over three views of one length, on quads where <see cref="Quads"/> allows.</summary>
+    private void Map(
+        string name, DeviceSpan y, DeviceSpan a, DeviceSpan b, Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> scalar,
+        Action<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>> quad)
+    {
+        Checks.Same(name, y, a, b);
+        if (y.Length == 0)
+        {
+            return;
+        }
+        if (Quads(y, a, b))
+        {
+            Load(name + "Quad", acc => acc.LoadAutoGroupedStreamKernel(quad))(y.Length / 4, V4(y), V4(a), V4(b));
+            return;
+        }
+        Load(name, acc => acc.LoadAutoGroupedStreamKernel(scalar))(y.Length, V(y), V(a), V(b));
+    }
+
     public void Fill(DeviceSpan y, float value)
     {
         if (y.Length == 0)
@@ -34,37 +71,9 @@ public sealed partial class IlgpuKernels
         Load("Fill", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(FillKernel))(y.Length, V(y), value);
     }
 
-    public void Copy(DeviceSpan y, DeviceSpan x)
-    {
-        Checks.Same("Copy", y, x);
-        if (y.Length == 0)
-        {
-            return;
-        }
-        if (Quads(y, x))
-        {
-            Load("CopyQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>>(CopyQuadKernel))(y.Length / 4, V4(y), V4(x));
-            return;
-        }
-        Load("Copy", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(CopyKernel))(y.Length, V(y), V(x));
-    }
+    public void Copy(DeviceSpan y, DeviceSpan x) => Map("Copy", y, x, CopyKernel, CopyQuadKernel);
 
-    public void Add(DeviceSpan y, DeviceSpan a, DeviceSpan b)
-    {
-        Checks.Same("Add", y, a, b);
-        if (y.Length == 0)
-        {
-            return;
-        }
-        if (Quads(y, a, b))
-        {
-            Load("AddQuad", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(AddQuadKernel))(
-                y.Length / 4, V4(y), V4(a), V4(b));
-            return;
-        }
-        Load("Add", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddKernel))(
-            y.Length, V(y), V(a), V(b));
-    }
+    public void Add(DeviceSpan y, DeviceSpan a, DeviceSpan b) => Map("Add", y, a, b, AddKernel, AddQuadKernel);
 
     public void Axpy(DeviceSpan y, DeviceSpan x, float alpha)
     {
@@ -88,54 +97,11 @@ public sealed partial class IlgpuKernels
             y.Length, V(y), V(x), alpha);
     }
 
-    public void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b)
-    {
-        Checks.Same("AddRelu", y, a, b);
-        if (y.Length == 0)
-        {
-            return;
-        }
-        if (Quads(y, a, b))
-        {
-            Load("AddReluQuad", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(AddReluQuadKernel))(
-                y.Length / 4, V4(y), V4(a), V4(b));
-            return;
-        }
-        Load("AddRelu", acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AddReluKernel))(
-            y.Length, V(y), V(a), V(b));
-    }
+    public void AddRelu(DeviceSpan y, DeviceSpan a, DeviceSpan b) => Map("AddRelu", y, a, b, AddReluKernel, AddReluQuadKernel);
 
-    public void Relu(DeviceSpan y, DeviceSpan x)
-    {
-        Checks.Same("Relu", y, x);
-        if (y.Length == 0)
-        {
-            return;
-        }
-        if (Quads(y, x))
-        {
-            Load("ReluQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>>(ReluQuadKernel))(y.Length / 4, V4(y), V4(x));
-            return;
-        }
-        Load("Relu", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ReluKernel))(y.Length, V(y), V(x));
-    }
+    public void Relu(DeviceSpan y, DeviceSpan x) => Map("Relu", y, x, ReluKernel, ReluQuadKernel);
 
-    public void ReluBackward(DeviceSpan dx, DeviceSpan dy, DeviceSpan y)
-    {
-        Checks.Same("ReluBackward", dx, dy, y);
-        if (dx.Length == 0)
-        {
-            return;
-        }
-        if (Quads(dx, dy, y))
-        {
-            Load("ReluBackwardQuad", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<Float4>, ArrayView<Float4>, ArrayView<Float4>>(ReluBackwardQuadKernel))(
-                dx.Length / 4, V4(dx), V4(dy), V4(y));
-            return;
-        }
-        Load("ReluBackward", a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ReluBackwardKernel))(
-            dx.Length, V(dx), V(dy), V(y));
-    }
+    public void ReluBackward(DeviceSpan dx, DeviceSpan dy, DeviceSpan y) => Map("ReluBackward", dx, dy, y, ReluBackwardKernel, ReluBackwardQuadKernel);
 
     /// <param name="y">(n)</param>
     internal static void FillKernel(Index1D i, ArrayView<float> y, float value)
