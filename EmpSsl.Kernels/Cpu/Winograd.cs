@@ -127,13 +127,30 @@ internal static unsafe class Winograd
         }
     }
 
+    /// <summary>
+    /// From this many (k, c) pairs (256 x 256: 9.4 MB of accumulators per part) the weight gradient shares its blocks
+    /// between the threads (BackwardWeightShared). Paths bench at batch 64, both ways in turn: 512 channels at 4x4
+    /// 123 -> 317-381 GFLOP/s best, 256 at 8x8 262-290 -> 337-354; at 64 and 128 channels the best and the median
+    /// disagreed on which was faster, so those keep a part per thread.
+    /// </summary>
+    private const long SharedBlockPairs = 256 * 256;
+
     /// <summary>Per-row transforms of the weights below this many (k, c) pairs run on the calling thread.</summary>
     private const long ParallelPairs = 4096;
 
     /// <summary>dw (K, C, 3, 3) += the gradient of conv(x, w) given dy, accumulated.</summary>
     public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
+        => BackwardWeight(dw, dy, x, s, tiling, sharedBlocks: (long)s.K * s.C >= SharedBlockPairs);
+
+    /// <summary>As above, with the blocks of tiles shared between the threads or a fixed share per thread (tests pin both).</summary>
+    internal static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling, bool sharedBlocks)
     {
         var g = new Geometry(s);
+        if (sharedBlocks)
+        {
+            BackwardWeightShared(dw, dy, x, g, tiling);
+            return;
+        }
         int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Tiles / 8));
         long perE = (long)g.K * g.C;
         s_gradients ??= [];
@@ -181,13 +198,59 @@ internal static unsafe class Winograd
     /// </summary>
     private static void WeightGradientBlock(float* du, float* v, float* m, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
     {
+        TransformInputByTile(v, x, g, t0, count, tb, tiling.NR);
+        TransformOutputGradient(m, dy, g, t0, count, tb, tiling.MR);
+        WeightGradientProducts(du, v, m, g, count, tb, beta, tiling, 0, E);
+    }
+
+    /// <summary>
+    /// The weight gradient where the channels are many and the tiles few (512 channels at 4x4): there, one part's
+    /// accumulators (36 K C floats, 38 MB) outweigh its tiles' transforms, and a second part's set, written and then
+    /// summed, cost more than it saved. So both threads work on one block of tiles at a time, first transforming
+    /// it (one V, one dM), then taking the 36 products in turn into one accumulator. Each e still sums its blocks in
+    /// order, so the gradient comes out the same on every run.
+    /// </summary>
+    private static void BackwardWeightShared(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
+    {
+        s_gradients ??= [];
+        if (s_gradients.Length < 1)
+        {
+            Array.Resize(ref s_gradients, 1);
+        }
+        float* du = Scratch.Floats(ref s_gradients[0], E * (long)g.K * g.C);
+        int most = (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+        int blocks = (g.Tiles + most - 1) / most;
+        int tb = (g.Tiles + blocks - 1) / blocks;
+        var work = stackalloc nint[2];
+        PartBuffers(
+            1,
+            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
+            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
+            work);
+        nint dyp = (nint)dy, xp = (nint)x, dup = (nint)du, vp = work[0], mp = work[1];
+        for (int b = 0; b < blocks; b++)
+        {
+            int t0 = b * tb;
+            int count = Math.Min(tb, g.Tiles - t0);
+            float beta = b == 0 ? 0f : 1f;
+            Parallel.Invoke(
+                () => TransformInputByTile((float*)vp, (float*)xp, g, t0, count, tb, tiling.NR),
+                () => TransformOutputGradient((float*)mp, (float*)dyp, g, t0, count, tb, tiling.MR));
+            Parallel.For(0, E, e => WeightGradientProducts((float*)dup, (float*)vp, (float*)mp, g, count, tb, beta, tiling, e, e + 1));
+        }
+        var sums = stackalloc nint[1];
+        sums[0] = (nint)du;
+        AccumulateWeights(dw, sums, 1, g.K, g.C);
+    }
+
+    /// <summary>du[e] = beta du[e] + dM[e] V[e]^T over a block's count tiles, for e0 &lt;= e &lt; e1.</summary>
+    private static void WeightGradientProducts(float* du, float* v, float* m, in Geometry g, int count, int tb, float beta, GemmTiling tiling, int e0, int e1)
+    {
         int mr = tiling.MR;
         int nr = tiling.NR;
         int kSlivers = (g.K + mr - 1) / mr;
         int cSlivers = (g.C + nr - 1) / nr;
-        TransformInputByTile(v, x, g, t0, count, tb, nr);
-        TransformOutputGradient(m, dy, g, t0, count, tb, mr);
-        for (int e = 0; e < E; e++)
+        for (int e = e0; e < e1; e++)
         {
             var c = new GemmMatrix(du + (long)e * g.K * g.C, g.C);
             for (int j = 0; j < cSlivers; j++)
@@ -483,54 +546,77 @@ internal static unsafe class Winograd
     {
         int kSlivers = (kCount + mr - 1) / mr;
         long perE = (long)kSlivers * mr * cCount;
-        for (int k = kCount; k < kSlivers * mr; k++)
-        {
-            for (int e = 0; e < E; e++)
-            {
-                for (int c = 0; c < cCount; c++)
-                {
-                    u[e * perE + (long)(k / mr) * mr * cCount + (long)c * mr + k % mr] = 0f;
-                }
-            }
-        }
         nint up = (nint)u, wp = (nint)w;
-        void Row(int k)
+        // A sliver at a time, so that each e's 8 channels x mr rows go out as mr whole vectors, in order: written a
+        // row k at a time (one float in every mr), the 38 MB of U at 512 channels took 3% of the b = 8 step.
+        void Sliver(int sliver)
         {
-            var cells = stackalloc Vector256<float>[36];
-            float* lanes = stackalloc float[8];
+            var cells = stackalloc Vector256<float>[8 * 36];
+            var o = stackalloc Vector256<float>[8];
+            int rows = Math.Min(mr, kCount - sliver * mr);
             // Eight channels' kernels lie 9 floats apart, or a whole row of w apart when swapped.
             int stride = swapped ? 9 * kCount : 9;
             var taps = Avx2.MultiplyLow(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(stride));
+            for (int q = rows; q < 8; q++)
+            {
+                new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+            }
             for (int c0 = 0; c0 < cCount; c0 += 8)
             {
                 int count = Math.Min(8, cCount - c0);
-                float* g = (float*)wp + (swapped ? (long)c0 * kCount + k : (long)k * cCount + c0) * 9;
                 // Channels past C repeat the last one; their results are not stored.
                 var at = count == 8 ? taps : Avx2.Min(taps, Vector256.Create(stride * (count - 1)));
-                // Tap i of g: flipped, when swapped, to tap 8 - i of the stored kernel.
-                float* Tap(int i) => g + (swapped ? 8 - i : i);
-                // G g: 6 x 3 from the kernel's columns, then (G g) G^T: 6 x 6 from its rows.
-                for (int q = 0; q < 3; q++)
+                for (int q = 0; q < rows; q++)
                 {
-                    Kernel1D(Avx2.GatherVector256(Tap(q), at, 4), Avx2.GatherVector256(Tap(3 + q), at, 4), Avx2.GatherVector256(Tap(6 + q), at, 4), cells + q, 6);
+                    int k = sliver * mr + q;
+                    float* g = (float*)wp + (swapped ? (long)c0 * kCount + k : (long)k * cCount + c0) * 9;
+                    var kc = cells + 36 * q;
+                    // G g: 6 x 3 from the kernel's columns, then (G g) G^T: 6 x 6 from its rows. Tap i of g is, when
+                    // swapped, tap 8 - i of the stored kernel (flipped).
+                    for (int t = 0; t < 3; t++)
+                    {
+                        int t0 = swapped ? 8 - t : t, t1 = swapped ? 5 - t : 3 + t, t2 = swapped ? 2 - t : 6 + t;
+                        Kernel1D(Avx2.GatherVector256(g + t0, at, 4), Avx2.GatherVector256(g + t1, at, 4), Avx2.GatherVector256(g + t2, at, 4), kc + t, 6);
+                    }
+                    for (int i = 0; i < 6; i++)
+                    {
+                        Kernel1D(kc[6 * i], kc[6 * i + 1], kc[6 * i + 2], kc + 6 * i, 1);
+                    }
                 }
-                for (int i = 0; i < 6; i++)
-                {
-                    Kernel1D(cells[6 * i], cells[6 * i + 1], cells[6 * i + 2], cells + 6 * i, 1);
-                }
-                float* dst = (float*)up + (long)(k / mr) * mr * cCount + (long)c0 * mr + k % mr;
+                float* dst = (float*)up + (long)sliver * mr * cCount + (long)c0 * mr;
                 for (int e = 0; e < E; e++)
                 {
-                    Avx.Store(lanes, cells[e]);
+                    // Lane l of o[l]: channel c0 + l's mr rows. 8-wide stores in increasing order: each spills 8 - mr
+                    // floats into the next channel's slot, which the next store overwrites; the last stores mr floats.
+                    Transpose8x8.Core(
+                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
                     float* to = dst + e * perE;
-                    for (int l = 0; l < count; l++)
+                    for (int l = 0; l < count - 1; l++)
                     {
-                        to[l * mr] = lanes[l];
+                        Avx.Store(to + l * mr, o[l]);
                     }
+                    StoreRows(to + (count - 1) * mr, o[count - 1], mr);
                 }
             }
         }
-        Run(kCount, Row, (long)kCount * cCount >= ParallelPairs);
+        Run(kSlivers, Sliver, (long)kCount * cCount >= ParallelPairs);
+    }
+
+    /// <summary>
+    /// The first mr (6 or 8) floats of v: AVX's masked store would do, but it is microcoded on AMD's cores, where it
+    /// made the whole transform slower than the scalar stores it replaced.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(float* to, Vector256<float> v, int mr)
+    {
+        if (mr == 8)
+        {
+            Avx.Store(to, v);
+            return;
+        }
+        Sse.Store(to, v.GetLower());
+        Sse.StoreLow(to + 4, v.GetUpper());
     }
 
     /// <summary>G (6 x 3) times (g0, g1, g2), into o[i * step]; o may alias the inputs' source.</summary>

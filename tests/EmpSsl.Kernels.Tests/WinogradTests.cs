@@ -8,9 +8,9 @@ namespace EmpSsl.Kernels.Tests;
 /// <summary>
 /// The cpu backend's Winograd F(4x4, 3x3) path on the shapes that take its other branches: more channels than one
 /// KC step of the micro-kernel (C > 256), many tile blocks on both sides of the few-channels/many-channels split,
-/// a weight gradient summed over several parts and blocks, planes smaller than one tile, pads 0 and 2, and the
-/// AVX-512 register tile (8 x 32, emulated where the CPU lacks it). Each pass against the float64 spec, with NaN
-/// poison in written outputs, a random start in the accumulated dw, and guard bands.
+/// a weight gradient summed over several parts and blocks, or over blocks both threads share, planes smaller than
+/// one tile, pads 0 and 2, and the AVX-512 register tile (8 x 32, emulated where the CPU lacks it). Each pass against
+/// the float64 spec, with NaN poison in written outputs, a random start in the accumulated dw, and guard bands.
 /// </summary>
 public sealed unsafe class WinogradTests : PinnedRuns
 {
@@ -107,22 +107,27 @@ public sealed unsafe class WinogradTests : PinnedRuns
         var want = CpuCompare.Wide(dw0);
         Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
 
-        float[] got = Run(dw0, dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide)));
-        Check(want, got, $"Winograd backward weight {s} wide {wide}");
+        foreach (bool shared in new[] { false, true })
+        {
+            float[] got = Run(dw0, dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide), shared));
+            Check(want, got, $"Winograd backward weight {s} wide {wide} shared blocks {shared}");
+        }
     }
 
     /// <summary>Training repeats bit for bit only if the weight gradient sums its tiles in the same order every time.</summary>
-    [Fact]
-    public void WeightGradientIsTheSameBitForBitOnEveryRun()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WeightGradientIsTheSameBitForBitOnEveryRun(bool shared)
     {
         var s = new Conv2dShape(4, 4, 64, 64, 5, 3, 1, 1);
         var rng = new Random(7);
         float[] dy = CpuCompare.Random(rng, s.OutputLength);
         float[] x = CpuCompare.Random(rng, s.InputLength);
-        float[] first = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native));
+        float[] first = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native, shared));
         for (int run = 0; run < 8; run++)
         {
-            float[] again = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native));
+            float[] again = Run(new float[s.WeightLength], dw => Winograd.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native, shared));
             Assert.Equal(first, again);
         }
     }
