@@ -326,7 +326,7 @@ internal static unsafe class Winograd
         int kSlivers = (g.K + mr - 1) / mr;
         long plane = (long)g.OutH * g.OutW;
         var cells = stackalloc Vector256<float>[8 * 36];
-        var masks = stackalloc Vector256<float>[16];
+        var masks = stackalloc Vector128<float>[4 * 8];
         var o = stackalloc Vector256<float>[8];
         int* lanesAt = stackalloc int[8];
         int* ys = stackalloc int[8];
@@ -347,10 +347,16 @@ internal static unsafe class Winograd
                 xs[l] = ox;
                 inside &= oy + 4 <= g.OutH && ox + 4 <= g.OutW;
             }
-            var offsets = Avx.LoadVector256(lanesAt);
             if (!inside)
             {
-                Masks(Avx.LoadVector256(ys), Avx.LoadVector256(xs), 4, g.OutH, g.OutW, masks);
+                for (int l = 0; l < 8; l++)
+                {
+                    var row = InRange(Avx2.Add(Vector256.Create(xs[l]), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7)), g.OutW).GetLower();
+                    for (int i = 0; i < 4; i++)
+                    {
+                        masks[4 * l + i] = ys[l] + i < g.OutH ? row : Vector128<float>.Zero;
+                    }
+                }
             }
             int lanes = Math.Min(8, count - t);
             for (int k0 = 0; k0 < g.K; k0 += mr)
@@ -359,7 +365,7 @@ internal static unsafe class Winograd
                 {
                     if (k0 + q < g.K)
                     {
-                        GradientTile(dy + (k0 + q) * plane, g.OutW, offsets, masks, inside, cells + 36 * q);
+                        GradientTile(dy + (k0 + q) * plane, g.OutW, lanesAt, masks, inside, cells + 36 * q);
                     }
                     else
                     {
@@ -387,22 +393,37 @@ internal static unsafe class Winograd
     /// <summary>Floats per packed dM sliver: tb tiles of mr, and slack for the last 8-wide store's spill.</summary>
     private static long SliverA(int tb, int mr) => (long)tb * mr + 8;
 
-    /// <summary>cells[6 i + j] = (A dy A^T)[i, j] for eight 4x4 tiles of one dy plane: rows through A^T first, then columns.</summary>
+    /// <summary>
+    /// cells[6 i + j] = (A dy A^T)[i, j] for eight 4x4 tiles of one dy plane: rows through A^T first, then columns.
+    /// Each tile's row comes in as one 4-float load (masked at the plane's edges); rows r and r + 4 share a register
+    /// and a 4x4 transpose within the 128-bit lanes leaves one column of all eight tiles per vector (no gathers).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientTile(float* plane, int ld, Vector256<int> offsets, Vector256<float>* masks, bool inside, Vector256<float>* cells)
+    private static void GradientTile(float* plane, int ld, int* offsets, Vector128<float>* masks, bool inside, Vector256<float>* cells)
     {
         for (int i = 0; i < 4; i++)
         {
-            Gradient1D(
-                Cell(plane, ld, offsets, masks, inside, 4, i, 0), Cell(plane, ld, offsets, masks, inside, 4, i, 1),
-                Cell(plane, ld, offsets, masks, inside, 4, i, 2), Cell(plane, ld, offsets, masks, inside, 4, i, 3),
-                cells + 6 * i, 1);
+            float* row = plane + (long)i * ld;
+            var v0 = Vector256.Create(Row4(row + offsets[0], masks[i], inside), Row4(row + offsets[4], masks[16 + i], inside));
+            var v1 = Vector256.Create(Row4(row + offsets[1], masks[4 + i], inside), Row4(row + offsets[5], masks[20 + i], inside));
+            var v2 = Vector256.Create(Row4(row + offsets[2], masks[8 + i], inside), Row4(row + offsets[6], masks[24 + i], inside));
+            var v3 = Vector256.Create(Row4(row + offsets[3], masks[12 + i], inside), Row4(row + offsets[7], masks[28 + i], inside));
+            var t0 = Avx.UnpackLow(v0, v1);
+            var t1 = Avx.UnpackHigh(v0, v1);
+            var t2 = Avx.UnpackLow(v2, v3);
+            var t3 = Avx.UnpackHigh(v2, v3);
+            Gradient1D(Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE), cells + 6 * i, 1);
         }
         for (int j = 0; j < 6; j++)
         {
             Gradient1D(cells[j], cells[6 + j], cells[12 + j], cells[18 + j], cells + j, 6);
         }
     }
+
+    /// <summary>4 floats of one tile's dy row: a plain load inside the plane, else masked (masked lanes read 0, never fault).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Row4(float* at, Vector128<float> mask, bool inside)
+        => inside ? Sse.LoadVector128(at) : Avx.MaskLoad(at, mask);
 
     /// <summary>A (6 x 4) times (y0 .. y3), into o[i * step]; o may alias the inputs' source.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -722,30 +743,10 @@ internal static unsafe class Winograd
         return inside;
     }
 
-    /// <summary>masks[size * i + j]: the lanes whose cell (oy + i, ox + j) lies inside an h x w plane.</summary>
-    private static void Masks(Vector256<int> oy, Vector256<int> ox, int size, int h, int w, Vector256<float>* masks)
-    {
-        for (int i = 0; i < size; i++)
-        {
-            var row = InRange(Avx2.Add(oy, Vector256.Create(i)), h);
-            for (int j = 0; j < size; j++)
-            {
-                masks[size * i + j] = Avx.And(row, InRange(Avx2.Add(ox, Vector256.Create(j)), w));
-            }
-        }
-    }
-
     /// <summary>All ones in the lanes where 0 &lt;= p &lt; size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> InRange(Vector256<int> p, int size)
         => Avx2.AndNot(Avx2.CompareGreaterThan(Vector256<int>.Zero, p), Avx2.CompareGreaterThan(Vector256.Create(size), p)).AsSingle();
-
-    /// <summary>Cell (i, j) of eight tiles' inputs: a gather, masked where a tile hangs over the plane's edge.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Cell(float* plane, int ld, Vector256<int> offsets, Vector256<float>* masks, bool inside, int size, int i, int j)
-        => inside
-            ? Avx2.GatherVector256(plane + i * ld + j, offsets, 4)
-            : Avx2.GatherMaskVector256(Vector256<float>.Zero, plane + i * ld + j, offsets, masks[size * i + j], 4);
 
     /// <summary>
     /// cells[6 i + j] = (B^T d B)[i, j] for eight tiles of one input plane: rows through B first, then columns. Each
