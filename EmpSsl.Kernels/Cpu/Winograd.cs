@@ -837,26 +837,29 @@ internal static unsafe class Winograd
         long plane = (long)g.OutH * g.OutW;
         var cells = stackalloc Vector256<float>[36];
         var tl = stackalloc Vector256<float>[8];
-        long* bases = stackalloc long[8];
-        int* heights = stackalloc int[8];
-        int* widths = stackalloc int[8];
+        long* bases = stackalloc long[count];
+        int* heights = stackalloc int[count];
+        int* widths = stackalloc int[count];
         int perImage = g.TilesH * g.TilesW;
-        for (int t = 0; t < count; t += 8)
+        for (int t = 0; t < count; t++)
         {
-            int lanes = Math.Min(8, count - t);
-            for (int l = 0; l < lanes; l++)
+            int tt = t0 + t;
+            int n = tt / perImage;
+            int r = tt % perImage;
+            int oy = 4 * (r / g.TilesW);
+            int ox = 4 * (r % g.TilesW);
+            bases[t] = (long)n * g.K * plane + (long)oy * g.OutW + ox;
+            heights[t] = Math.Min(4, g.OutH - oy);
+            widths[t] = Math.Min(4, g.OutW - ox);
+        }
+        // Channels outside, tiles inside: row k of each M[e] is then read once, whole, front to back. With the tiles
+        // outside, each pass read half of every line, and the 36 rows 4 KiB apart (64 channels) met in one L1 set,
+        // so both halves came from L2.
+        for (int k = 0; k < g.K; k++)
+        {
+            for (int t = 0; t < count; t += 8)
             {
-                int tt = t0 + t + l;
-                int n = tt / perImage;
-                int r = tt % perImage;
-                int oy = 4 * (r / g.TilesW);
-                int ox = 4 * (r % g.TilesW);
-                bases[l] = (long)n * g.K * plane + (long)oy * g.OutW + ox;
-                heights[l] = Math.Min(4, g.OutH - oy);
-                widths[l] = Math.Min(4, g.OutW - ox);
-            }
-            for (int k = 0; k < g.K; k++)
-            {
+                int lanes = Math.Min(8, count - t);
                 float* src = m + (long)k * cols + t;
                 for (int j = 0; j < 6; j++)
                 {
@@ -880,9 +883,9 @@ internal static unsafe class Winograd
                         out tl[0], out tl[1], out tl[2], out tl[3], out tl[4], out tl[5], out tl[6], out tl[7]);
                     for (int l = 0; l < lanes; l++)
                     {
-                        float* dst = yk + bases[l] + 2L * half * g.OutW;
-                        int rowsLeft = heights[l] - 2 * half;
-                        if (widths[l] == 4 && rowsLeft >= 2)
+                        float* dst = yk + bases[t + l] + 2L * half * g.OutW;
+                        int rowsLeft = heights[t + l] - 2 * half;
+                        if (widths[t + l] == 4 && rowsLeft >= 2)
                         {
                             Sse.Store(dst, tl[l].GetLower());
                             Sse.Store(dst + g.OutW, tl[l].GetUpper());
@@ -891,7 +894,7 @@ internal static unsafe class Winograd
                         float* lane = (float*)(tl + l);
                         for (int i = 0; i < Math.Min(2, rowsLeft); i++)
                         {
-                            for (int j = 0; j < widths[l]; j++)
+                            for (int j = 0; j < widths[t + l]; j++)
                             {
                                 dst[(long)i * g.OutW + j] = lane[4 * i + j];
                             }
