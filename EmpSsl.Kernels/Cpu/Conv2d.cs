@@ -51,6 +51,11 @@ public sealed partial class CpuKernels
                     GemmMatrix.Images(py, s.K, p), 1f, 0f);
                 return;
             }
+            if (UseStridedPointwise(s))
+            {
+                Conv2dStridedPointwise.Forward(py, px, pw, shape, GemmBlocking.Native);
+                return;
+            }
             if (UseWinograd(s))
             {
                 Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
@@ -82,6 +87,12 @@ public sealed partial class CpuKernels
         Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, "dy", "dx", "w");
         fixed (float* pdx = S(dx), pdy = S(dy), pw = S(w))
         {
+            if (UseStridedPointwise(s))
+            {
+                // It spreads its result over dx itself, so it adds there without the scratch below.
+                Conv2dStridedPointwise.BackwardData(pdx, pdy, pw, s, accumulate, GemmBlocking.Native);
+                return;
+            }
             if (!accumulate)
             {
                 BackwardData(pdx, pdy, pw, s);
@@ -163,6 +174,11 @@ public sealed partial class CpuKernels
                     GemmMatrix.Images(pdy, s.K, p), false,
                     GemmMatrix.Images(px, s.C, p), true,
                     new GemmMatrix(pdw, s.C), 1f, 1f);
+                return;
+            }
+            if (UseStridedPointwise(s))
+            {
+                Conv2dStridedPointwise.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
             }
             if (UseWinograd(s))
@@ -318,6 +334,17 @@ public sealed partial class CpuKernels
 
     private static bool IsPointwise(in Conv2dShape s) => s.R == 1 && s.Stride == 1 && s.Pad == 0;
 
+    /// <summary>Whether this backend, as set, runs the shape's three passes as the GEMM of the subsampled x.</summary>
+    internal bool RoutesToStridedPointwise(in Conv2dShape s) => UseStridedPointwise(s);
+
+    /// <summary>
+    /// A 1x1 strided convolution without padding (the ResNet shortcuts) as the GEMM of the subsampled x, in Auto (and
+    /// with Winograd pinned, which leaves other shapes to Auto); the other pins keep their own paths for it. It beat
+    /// the implicit GEMM's strided gathers on all three passes (docs/BENCHMARKS.md, "Fewer gathers").
+    /// </summary>
+    private bool UseStridedPointwise(in Conv2dShape s)
+        => Conv2dStridedPointwise.Supports(s) && Convolution is ConvolutionPath.Auto or ConvolutionPath.Winograd;
+
     private static int ChunkImages(in Conv2dShape s)
     {
         long perImage = (long)s.C * s.R * s.R * s.OutH * s.OutW;
@@ -325,7 +352,10 @@ public sealed partial class CpuKernels
     }
 }
 
-/// <summary>The cpu backend's ways to run a KxK convolution; 1x1 stride-1 convolutions are always a plain GEMM.</summary>
+/// <summary>
+/// The cpu backend's ways to run a KxK convolution. 1x1 stride-1 convolutions are always a plain GEMM; 1x1 strided ones
+/// without padding, in Auto, the GEMM of the subsampled x (Conv2dStridedPointwise).
+/// </summary>
 public enum ConvolutionPath
 {
     /// <summary>Per shape, whichever measured fastest (see CpuKernels.DirectWins and WinogradWins).</summary>

@@ -1,0 +1,115 @@
+using EmpSsl.Kernels.Cpu;
+using EmpSsl.Kernels.Reference;
+using EmpSsl.Testing;
+
+namespace EmpSsl.Kernels.Tests;
+
+/// <summary>
+/// The cpu backend's 1x1 strided convolutions as the GEMM of the subsampled x (Conv2dStridedPointwise), each pass
+/// against the float64 spec: odd sizes (the last row and column are read), rows long enough for the vector
+/// subsample and spread plus a scalar tail, stride 3, a one-pixel plane, batch 1, channel counts that are not
+/// multiples of the vector width, both register tiles. Backward data both writes (NaN poison) and adds (a random
+/// start); dw accumulates onto a random start. Guard bands around every output, tolerance Tol.Gemm.
+/// </summary>
+public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
+{
+    public static TheoryData<int, int, int, int, int, int, bool> Shapes()
+    {
+        var data = new TheoryData<int, int, int, int, int, int, bool>();
+        foreach (var (n, c, h, w, k, stride) in ShapeList)
+        {
+            data.Add(n, c, h, w, k, stride, false);
+            data.Add(n, c, h, w, k, stride, true);
+        }
+        return data;
+    }
+
+    private static readonly (int N, int C, int H, int W, int K, int Stride)[] ShapeList =
+    [
+        // N, C, H, W, K, stride (pad 0, 1x1)
+        (1, 3, 7, 5, 5, 2),
+        (2, 17, 9, 7, 19, 2),
+        // Rows of 32 (the ResNet-18 CIFAR shortcut's) and 35: whole vectors, then a tail.
+        (2, 5, 32, 32, 7, 2),
+        (2, 6, 33, 35, 4, 2),
+        (2, 4, 10, 11, 6, 3),
+        (1, 4, 1, 1, 3, 2),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardMatchesSpec(int n, int c, int h, int w, int k, int stride, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
+        var rng = new Random(s.GetHashCode());
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        var want = new double[s.OutputLength];
+        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
+
+        float[] got = Run(Poisoned(s.OutputLength), y => Conv2dStridedPointwise.Forward(y, Pin(x), Pin(wt), s, new GemmTiling(wide)));
+        Check(want, got, $"strided pointwise forward {s} wide {wide}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardDataWritesOrAddsSpec(int n, int c, int h, int w, int k, int stride, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
+        var rng = new Random(s.GetHashCode() + 1);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        float[] dx0 = CpuCompare.Random(rng, s.InputLength);
+        var want = new double[s.InputLength];
+        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+
+        float[] got = Run(Poisoned(s.InputLength), dx => Conv2dStridedPointwise.BackwardData(dx, Pin(dy), Pin(wt), s, false, new GemmTiling(wide)));
+        Check(want, got, $"strided pointwise backward data {s} wide {wide}");
+
+        for (int i = 0; i < want.Length; i++)
+        {
+            want[i] += dx0[i];
+        }
+        got = Run(dx0, dx => Conv2dStridedPointwise.BackwardData(dx, Pin(dy), Pin(wt), s, true, new GemmTiling(wide)));
+        Check(want, got, $"strided pointwise backward data, accumulating, {s} wide {wide}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BackwardWeightAccumulatesSpec(int n, int c, int h, int w, int k, int stride, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
+        var rng = new Random(s.GetHashCode() + 2);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
+        var want = CpuCompare.Wide(dw0);
+        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
+
+        float[] got = Run(dw0, dw => Conv2dStridedPointwise.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide)));
+        Check(want, got, $"strided pointwise backward weight {s} wide {wide}");
+    }
+
+    [Fact]
+    public void AutoRoutesUnpaddedStridedOneByOnesOnly()
+    {
+        using var kernels = new CpuKernels();
+        Assert.True(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
+        Assert.True(kernels.RoutesToStridedPointwise(new Conv2dShape(2, 4, 10, 11, 6, 1, 3, 0)));
+        Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 1, 0)));
+        Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 1)));
+        Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
+        kernels.Convolution = ConvolutionPath.Winograd;
+        Assert.True(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
+        kernels.Convolution = ConvolutionPath.ImplicitGemm;
+        Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
+        kernels.Convolution = ConvolutionPath.Polyphase;
+        Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
+    }
+
+    private static void Check(double[] want, float[] guarded, string what)
+    {
+        CpuCompare.AssertGuards(guarded, what);
+        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Tol.Gemm);
+    }
+}
