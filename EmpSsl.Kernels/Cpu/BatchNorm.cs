@@ -185,21 +185,21 @@ public sealed unsafe partial class CpuKernels
         var shape = s;
         nint pdx = (nint)SimdDriver.P(dx);
         nint pdy = (nint)SimdDriver.P(dy);
-        if (s.Relu)
+        // The fused ReLU's backward masks dy where the forward's output, recomputed from x with the forward's own
+        // floats (scale gamma invStd, shift beta), was not positive: inside both channel sweeps below, or, where the
+        // sweeps run down columns, as one masking sweep into scratch first.
+        var scales = new float[s.Relu ? s.C : 0];
+        var shifts = s.Relu ? S(beta).ToArray() : [];
+        var g = S(gamma);
+        var invStd = S(saveInvStd);
+        for (int c = 0; c < scales.Length; c++)
         {
-            // The ReLU's backward as one masking sweep into scratch: the forward's output recomputed from x with
-            // the forward's own floats. The gains of fusing are the GPU's; here the sweeps stay those of the
-            // BatchNorm alone.
-            var g = S(gamma);
-            var invStd = S(saveInvStd);
-            var scales = new float[s.C];
-            for (int c = 0; c < s.C; c++)
-            {
-                scales[c] = g[c] * invStd[c];
-            }
+            scales[c] = g[c] * invStd[c];
+        }
+        if (s.Relu && s.HW < ChannelSweepMinHw)
+        {
             float* masked = Scratch.Floats(ref _reluGradient, s.Length);
-            float* xs = SimdDriver.P(x);
-            ApplyChannels(masked, (float*)pdy, xs, s, S(saveMean).ToArray(), scales, S(beta).ToArray(), scales, default(ReluMaskOp));
+            ApplyChannels(masked, (float*)pdy, SimdDriver.P(x), s, S(saveMean).ToArray(), scales, shifts, scales, default(ReluMaskOp));
             pdy = (nint)masked;
         }
         nint px = (nint)SimdDriver.P(x);
@@ -231,10 +231,13 @@ public sealed unsafe partial class CpuKernels
                     float mean = ((float*)psm)[c];
                     double sumDy = 0;
                     double sumDyXc = 0;
+                    var relu = shape.Relu ? new ReluGradientTerms(scales[c], shifts[c]) : default;
                     for (int n = 0; n < shape.N; n++)
                     {
                         long o = o0 + n * rowStride;
-                        var (a, b) = SimdChannels.RowSums((float*)pdy + o, (float*)px + o, shape.HW, mean, default(GradientTerms));
+                        var (a, b) = shape.Relu
+                            ? SimdChannels.RowSums((float*)pdy + o, (float*)px + o, shape.HW, mean, relu)
+                            : SimdChannels.RowSums((float*)pdy + o, (float*)px + o, shape.HW, mean, default(GradientTerms));
                         sumDy += a;
                         sumDyXc += b;
                     }
@@ -242,7 +245,14 @@ public sealed unsafe partial class CpuKernels
                     for (int n = 0; n < shape.N; n++)
                     {
                         long o = o0 + n * rowStride;
-                        SimdChannels.Apply((float*)pdx + o, (float*)pdy + o, (float*)px + o, shape.HW, mean, k, ka, kb, default(BatchNormGradOp));
+                        if (shape.Relu)
+                        {
+                            SimdChannels.Apply((float*)pdx + o, (float*)pdy + o, (float*)px + o, shape.HW, mean, k, ka, kb, new ReluBatchNormGradOp(relu));
+                        }
+                        else
+                        {
+                            SimdChannels.Apply((float*)pdx + o, (float*)pdy + o, (float*)px + o, shape.HW, mean, k, ka, kb, default(BatchNormGradOp));
+                        }
                     }
                 }
             });

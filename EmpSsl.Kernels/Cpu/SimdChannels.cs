@@ -31,6 +31,29 @@ internal readonly struct GradientTerms : IPairTerms
     }
 }
 
+/// <summary>
+/// <see cref="GradientTerms"/> with dy masked by the fused ReLU: 0 where the forward's output, recomputed from x with
+/// the forward's own expression (<see cref="NormalizeOp"/>: (x - mean) scale + shift), was not positive.
+/// </summary>
+internal readonly struct ReluGradientTerms(float scale, float shift) : IPairTerms
+{
+    private readonly Vector256<float> _scale = Vector256.Create(scale);
+    private readonly Vector256<float> _shift = Vector256.Create(shift);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Terms(Vector256<float> a, Vector256<float> b, Vector256<float> c, out Vector256<float> t1, out Vector256<float> t2)
+    {
+        var centered = b - c;
+        t1 = Mask(a, centered);
+        t2 = t1 * centered;
+    }
+
+    /// <summary>dy where (x - mean) scale + shift is positive, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Mask(Vector256<float> dy, Vector256<float> centered)
+        => Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.FusedMultiplyAdd(centered, _scale, _shift), Vector256<float>.Zero), dy, Vector256<float>.Zero);
+}
+
 /// <summary>out = f(a, b) with four per-channel parameters p0..p3.</summary>
 internal interface IChannelOp
 {
@@ -74,6 +97,17 @@ internal readonly struct BatchNormGradOp : IChannelOp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> p0, Vector256<float> p1, Vector256<float> p2, Vector256<float> p3)
         => Vector256.FusedMultiplyAdd(-(b - p0), p3, Vector256.FusedMultiplyAdd(a, p1, -p2));
+}
+
+/// <summary><see cref="BatchNormGradOp"/> of dy masked by the fused ReLU (<see cref="ReluGradientTerms.Mask"/>).</summary>
+internal readonly struct ReluBatchNormGradOp(ReluGradientTerms relu) : IChannelOp
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> p0, Vector256<float> p1, Vector256<float> p2, Vector256<float> p3)
+    {
+        var centered = b - p0;
+        return Vector256.FusedMultiplyAdd(-centered, p3, Vector256.FusedMultiplyAdd(relu.Mask(a, centered), p1, -p2));
+    }
 }
 
 /// <summary>
