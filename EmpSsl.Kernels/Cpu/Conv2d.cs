@@ -340,7 +340,7 @@ public sealed partial class CpuKernels
     /// <summary>
     /// A 1x1 strided convolution without padding (the ResNet shortcuts) as the GEMM of the subsampled x, in Auto (and
     /// with Winograd pinned, which leaves other shapes to Auto); the other pins keep their own paths for it. It beat
-    /// the implicit GEMM's strided gathers on all three passes (docs/BENCHMARKS.md, "Fewer gathers").
+    /// the implicit GEMM's strided gathers on all three passes (docs/BENCHMARKS.md, "shortcuts as subsampled GEMMs").
     /// </summary>
     private bool UseStridedPointwise(in Conv2dShape s)
         => Conv2dStridedPointwise.Supports(s) && Convolution is ConvolutionPath.Auto or ConvolutionPath.Winograd;
