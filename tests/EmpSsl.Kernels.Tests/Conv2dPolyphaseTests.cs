@@ -165,9 +165,5 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
         return got;
     }
 
-    private static void Check(double[] want, float[] guarded, string what)
-    {
-        CpuCompare.AssertGuards(guarded, what);
-        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Tol.Gemm);
-    }
+    private static void Check(double[] want, float[] guarded, string what) => CheckGuarded(want, guarded, what, Tol.Gemm);
 }

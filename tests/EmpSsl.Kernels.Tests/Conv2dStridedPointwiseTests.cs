@@ -107,9 +107,5 @@ public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
         Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
     }
 
-    private static void Check(double[] want, float[] guarded, string what)
-    {
-        CpuCompare.AssertGuards(guarded, what);
-        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Tol.Gemm);
-    }
+    private static void Check(double[] want, float[] guarded, string what) => CheckGuarded(want, guarded, what, Tol.Gemm);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EmpSsl.Testing;
 
 namespace EmpSsl.Kernels.Tests;
 
@@ -25,6 +26,13 @@ public abstract unsafe class PinnedRuns
         var handle = GCHandle.Alloc(data, GCHandleType.Pinned);
         _pins.Add(handle);
         return (float*)handle.AddrOfPinnedObject();
+    }
+
+    /// <summary>The guard bands of a buffer <see cref="Run"/> returned are intact, and what lies between them is want within tol.</summary>
+    protected static void CheckGuarded(double[] want, float[] guarded, string what, Tolerance tol)
+    {
+        CpuCompare.AssertGuards(guarded, what);
+        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), tol);
     }
 
     /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>

@@ -149,9 +149,5 @@ public sealed unsafe class WinogradTests : PinnedRuns
         Assert.False(kernels.RoutesToWinograd(new Conv2dShape(8, 64, 32, 32, 64, 3, 1, 1)));
     }
 
-    private static void Check(double[] want, float[] guarded, string what)
-    {
-        CpuCompare.AssertGuards(guarded, what);
-        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Tol.Winograd(want));
-    }
+    private static void Check(double[] want, float[] guarded, string what) => CheckGuarded(want, guarded, what, Tol.Winograd(want));
 }
