@@ -1,8 +1,9 @@
 namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
-// gradient and ACCUMULATES (+=). Besides Winograd for 3x3 stride 1 (Winograd.cs) and the polyphase implicit GEMM
-// for stride 2 (Conv2dPolyphase.cs), where each measured faster: the direct channels-last convolution
+// gradient and ACCUMULATES (+=), or adds into dx where the caller asks. Besides Winograd for 3x3 stride 1
+// (Winograd.cs), the polyphase implicit GEMM for stride 2 (Conv2dPolyphase.cs) and the subsampled GEMM for the 1x1
+// strided shortcuts (Conv2dStridedPointwise.cs), where each measured faster: the direct channels-last convolution
 // (Conv2dDirect.cs) where DirectWins says it measured faster (few channels, narrow planes), else the implicit GEMM below.
 // The implicit GEMM runs each pass as one packed GEMM over the whole batch, with P = OH*OW
 // and CRR = C*R*R, and col the (CRR, N*P) column matrix of x:
