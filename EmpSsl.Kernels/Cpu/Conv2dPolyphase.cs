@@ -153,7 +153,7 @@ internal static unsafe class Conv2dPolyphase
 
     /// <summary>even[j] = src[2 j], odd[j] = src[2 j + 1] for j &lt; n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave(float* src, float* even, float* odd, int n)
+    internal static void Deinterleave(float* src, float* even, float* odd, int n)
     {
         int j = 0;
         if (Avx2.IsSupported)

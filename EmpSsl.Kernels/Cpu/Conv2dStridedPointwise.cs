@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace EmpSsl.Kernels.Cpu;
 
@@ -75,23 +73,24 @@ internal static unsafe class Conv2dStridedPointwise
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SubsamplePlane(float* dst, float* src, in Conv2dShape s)
     {
+        // At stride 2 a kept row is the even half of the polyphase split's deinterleave over its whole pairs (an odd
+        // W leaves one last even float); the odd half goes to a throwaway row.
+        int pairs = s.W / 2;
+        float* odd = stackalloc float[pairs + 1];
         for (int i = 0; i < s.OutH; i++)
         {
             float* from = src + (long)i * s.Stride * s.W;
             float* to = dst + (long)i * s.OutW;
-            int j = 0;
-            if (s.Stride == 2 && Avx2.IsSupported)
+            if (s.Stride == 2)
             {
-                // Eight outputs read 16 floats: whole pairs only, so the last load stays inside the row.
-                for (; 2 * j + 16 <= s.W; j += 8)
+                Conv2dPolyphase.Deinterleave(from, to, odd, pairs);
+                if (pairs < s.OutW)
                 {
-                    var lo = Avx.LoadVector256(from + 2 * j);
-                    var hi = Avx.LoadVector256(from + 2 * j + 8);
-                    var even = Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble();
-                    Avx.Store(to + j, Avx2.Permute4x64(even, 0b11_01_10_00).AsSingle());
+                    to[pairs] = from[2 * pairs];
                 }
+                continue;
             }
-            for (; j < s.OutW; j++)
+            for (int j = 0; j < s.OutW; j++)
             {
                 to[j] = from[(long)j * s.Stride];
             }
@@ -102,10 +101,15 @@ internal static unsafe class Conv2dStridedPointwise
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SpreadPlane(float* dst, float* src, in Conv2dShape s, bool accumulate)
     {
+        // At stride 2 a row is the polyphase merge's interleave of dxs's row with zeros; accumulating, it is built
+        // apart and added.
+        float* zeros = stackalloc float[s.OutW];
+        new Span<float>(zeros, s.OutW).Clear();
+        float* spread = stackalloc float[s.W];
         for (int h = 0; h < s.H; h++)
         {
             float* to = dst + (long)h * s.W;
-            if (h % s.Stride != 0 || h / s.Stride >= s.OutH)
+            if (h % s.Stride != 0)
             {
                 if (!accumulate)
                 {
@@ -114,31 +118,21 @@ internal static unsafe class Conv2dStridedPointwise
                 continue;
             }
             float* from = src + (long)(h / s.Stride) * s.OutW;
-            int j = 0;
-            if (s.Stride == 2 && Avx2.IsSupported)
+            float* row = accumulate ? spread : to;
+            if (s.Stride == 2)
             {
-                for (; 2 * j + 16 <= s.W; j += 8)
+                Im2Col.Interleave(row, from, zeros, s.W);
+            }
+            else
+            {
+                for (int w = 0; w < s.W; w++)
                 {
-                    // Each of the eight values followed by a zero: unpacked against zeros within the 128-bit halves
-                    // (values 0-1 and 4-5, then 2-3 and 6-7), the halves then put in order.
-                    var v = Avx.LoadVector256(from + j);
-                    var lo = Avx.UnpackLow(v, Vector256<float>.Zero);
-                    var hi = Avx.UnpackHigh(v, Vector256<float>.Zero);
-                    var first = Avx.Permute2x128(lo, hi, 0x20);
-                    var second = Avx.Permute2x128(lo, hi, 0x31);
-                    if (accumulate)
-                    {
-                        first += Avx.LoadVector256(to + 2 * j);
-                        second += Avx.LoadVector256(to + 2 * j + 8);
-                    }
-                    Avx.Store(to + 2 * j, first);
-                    Avx.Store(to + 2 * j + 8, second);
+                    row[w] = w % s.Stride == 0 ? from[w / s.Stride] : 0f;
                 }
             }
-            for (int w = 2 * j; w < s.W; w++)
+            if (accumulate)
             {
-                float value = w % s.Stride == 0 && w / s.Stride < s.OutW ? from[w / s.Stride] : 0f;
-                to[w] = accumulate ? to[w] + value : value;
+                Im2Col.AddTo(to, spread, s.W);
             }
         }
     }

@@ -152,7 +152,8 @@ internal static unsafe class Im2Col
         return (Math.Min(lo, s.OutW), Math.Max(hi, Math.Min(lo, s.OutW)));
     }
 
-    private static void AddTo(float* dst, float* src, int n)
+    /// <summary>dst[i] += src[i] for i &lt; n.</summary>
+    internal static void AddTo(float* dst, float* src, int n)
     {
         int i = 0;
         for (; i + 8 <= n; i += 8)
