@@ -54,14 +54,7 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
     public void ForwardMatchesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
-        var rng = new Random(s.GetHashCode());
-        float[] x = CpuCompare.Random(rng, s.InputLength);
-        float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        var want = new double[s.OutputLength];
-        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
-
-        float[] got = Run(Poisoned(s.OutputLength), y => Conv2dPolyphase.Forward(y, Pin(x), Pin(wt), s, new GemmTiling(wide)));
-        Check(want, got, $"polyphase forward {s} wide {wide}");
+        ForwardMatches(s, (y, x, wt) => Conv2dPolyphase.Forward(y, x, wt, s, new GemmTiling(wide)), $"polyphase forward {s} wide {wide}");
     }
 
     [Theory]
@@ -69,14 +62,7 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
     public void BackwardDataMatchesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
-        var rng = new Random(s.GetHashCode() + 1);
-        float[] dy = CpuCompare.Random(rng, s.OutputLength);
-        float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        var want = new double[s.InputLength];
-        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
-
-        float[] got = Run(Poisoned(s.InputLength), dx => Conv2dPolyphase.BackwardData(dx, Pin(dy), Pin(wt), s, new GemmTiling(wide)));
-        Check(want, got, $"polyphase backward data {s} wide {wide}");
+        BackwardDataMatches(s, (dx, dy, wt) => Conv2dPolyphase.BackwardData(dx, dy, wt, s, new GemmTiling(wide)), $"polyphase backward data {s} wide {wide}");
     }
 
     [Theory]
@@ -84,15 +70,7 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
     public void BackwardWeightAccumulatesSpec(int n, int c, int h, int w, int k, int r, int pad, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, r, 2, pad);
-        var rng = new Random(s.GetHashCode() + 2);
-        float[] dy = CpuCompare.Random(rng, s.OutputLength);
-        float[] x = CpuCompare.Random(rng, s.InputLength);
-        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
-        var want = CpuCompare.Wide(dw0);
-        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
-
-        float[] got = Run(dw0, dw => Conv2dPolyphase.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide)));
-        Check(want, got, $"polyphase backward weight {s} wide {wide}");
+        BackwardWeightMatches(s, (dw, dy, x) => Conv2dPolyphase.BackwardWeight(dw, dy, x, s, new GemmTiling(wide)), $"polyphase backward weight {s} wide {wide}");
     }
 
     /// <summary>Through the backend with the path pinned, on a ResNet-18-like stride-2 layer at batch 1 and 2.</summary>
@@ -164,6 +142,4 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
         kernels.Download(buffer.Span, got);
         return got;
     }
-
-    private static void Check(double[] want, float[] guarded, string what) => CheckGuarded(want, guarded, what, Tol.Gemm);
 }

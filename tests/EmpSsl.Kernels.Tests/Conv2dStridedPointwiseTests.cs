@@ -41,14 +41,7 @@ public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
     public void ForwardMatchesSpec(int n, int c, int h, int w, int k, int stride, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
-        var rng = new Random(s.GetHashCode());
-        float[] x = CpuCompare.Random(rng, s.InputLength);
-        float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        var want = new double[s.OutputLength];
-        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
-
-        float[] got = Run(Poisoned(s.OutputLength), y => Conv2dStridedPointwise.Forward(y, Pin(x), Pin(wt), s, new GemmTiling(wide)));
-        Check(want, got, $"strided pointwise forward {s} wide {wide}");
+        ForwardMatches(s, (y, x, wt) => Conv2dStridedPointwise.Forward(y, x, wt, s, new GemmTiling(wide)), $"strided pointwise forward {s} wide {wide}");
     }
 
     [Theory]
@@ -79,15 +72,7 @@ public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
     public void BackwardWeightAccumulatesSpec(int n, int c, int h, int w, int k, int stride, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
-        var rng = new Random(s.GetHashCode() + 2);
-        float[] dy = CpuCompare.Random(rng, s.OutputLength);
-        float[] x = CpuCompare.Random(rng, s.InputLength);
-        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
-        var want = CpuCompare.Wide(dw0);
-        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
-
-        float[] got = Run(dw0, dw => Conv2dStridedPointwise.BackwardWeight(dw, Pin(dy), Pin(x), s, new GemmTiling(wide)));
-        Check(want, got, $"strided pointwise backward weight {s} wide {wide}");
+        BackwardWeightMatches(s, (dw, dy, x) => Conv2dStridedPointwise.BackwardWeight(dw, dy, x, s, new GemmTiling(wide)), $"strided pointwise backward weight {s} wide {wide}");
     }
 
     [Fact]
@@ -106,6 +91,4 @@ public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
         kernels.Convolution = ConvolutionPath.Polyphase;
         Assert.False(kernels.RoutesToStridedPointwise(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
     }
-
-    private static void Check(double[] want, float[] guarded, string what) => CheckGuarded(want, guarded, what, Tol.Gemm);
 }

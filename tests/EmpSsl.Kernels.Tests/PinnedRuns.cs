@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
+using EmpSsl.Kernels.Reference;
 using EmpSsl.Testing;
 
 namespace EmpSsl.Kernels.Tests;
 
 /// <summary>
-/// For tests that call the cpu kernels' pointer entry points directly (Winograd, polyphase): NaN-poisoned outputs,
-/// inputs pinned for the length of one run, and outputs between guard bands (CpuCompare).
+/// For tests that call the cpu kernels' pointer entry points directly (Winograd, polyphase, strided pointwise):
+/// NaN-poisoned outputs, inputs pinned for the length of one run, outputs between guard bands (CpuCompare), and a
+/// convolution pass checked against the float64 spec on random data seeded by its shape.
 /// </summary>
 public abstract unsafe class PinnedRuns
 {
@@ -28,11 +30,51 @@ public abstract unsafe class PinnedRuns
         return (float*)handle.AddrOfPinnedObject();
     }
 
-    /// <summary>The guard bands of a buffer <see cref="Run"/> returned are intact, and what lies between them is want within tol.</summary>
-    protected static void CheckGuarded(double[] want, float[] guarded, string what, Tolerance tol)
+    /// <summary>A convolution pass at pointer level: its output, then its two inputs (x and w, dy and w, or dy and x).</summary>
+    protected delegate void ConvPass(float* output, float* first, float* second);
+
+    /// <summary>The bound a path's results are held to; Gemm's unless the path sums differently.</summary>
+    protected virtual Tolerance Band(double[] want) => Tol.Gemm;
+
+    /// <summary>The guard bands of a buffer <see cref="Run"/> returned are intact, and what lies between them is want within <see cref="Band"/>.</summary>
+    protected void Check(double[] want, float[] guarded, string what)
     {
         CpuCompare.AssertGuards(guarded, what);
-        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), tol);
+        Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Band(want));
+    }
+
+    /// <summary>y = forward(x, w), written over NaN poison, against the spec.</summary>
+    protected void ForwardMatches(Conv2dShape s, ConvPass forward, string what)
+    {
+        var rng = new Random(s.GetHashCode());
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        var want = new double[s.OutputLength];
+        Ref.Conv2dForward(want, CpuCompare.Wide(x), CpuCompare.Wide(wt), s);
+        Check(want, Run(Poisoned(s.OutputLength), y => forward(y, Pin(x), Pin(wt))), what);
+    }
+
+    /// <summary>dx = backwardData(dy, w), written over NaN poison, against the spec.</summary>
+    protected void BackwardDataMatches(Conv2dShape s, ConvPass backwardData, string what)
+    {
+        var rng = new Random(s.GetHashCode() + 1);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        var want = new double[s.InputLength];
+        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+        Check(want, Run(Poisoned(s.InputLength), dx => backwardData(dx, Pin(dy), Pin(wt))), what);
+    }
+
+    /// <summary>dw += backwardWeight(dy, x) onto a random start, against the spec.</summary>
+    protected void BackwardWeightMatches(Conv2dShape s, ConvPass backwardWeight, string what)
+    {
+        var rng = new Random(s.GetHashCode() + 2);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] dw0 = CpuCompare.Random(rng, s.WeightLength);
+        var want = CpuCompare.Wide(dw0);
+        Ref.Conv2dBackwardWeight(want, CpuCompare.Wide(dy), CpuCompare.Wide(x), s);
+        Check(want, Run(dw0, dw => backwardWeight(dw, Pin(dy), Pin(x))), what);
     }
 
     /// <summary>Runs op on an output that starts as `initial` between guard bands; returns the whole guarded buffer.</summary>
