@@ -36,31 +36,24 @@ public abstract class ElementwiseConformance(string backend) : BackendTest(backe
 
     [SkippableFact]
     public void AddReluMatchesSpec()
-    {
-        foreach (int n in Lengths)
-        {
-            var a = Seeded.Uniform(n + 2000, n);
-            var b = Seeded.Uniform(n + 3000, n);
-            var y = Out(n);
-            K.AddRelu(y.Span, In(a).Span, In(b).Span);
-            var expected = new double[n];
-            Ref.AddRelu(expected, Seeded.Widen(a), Seeded.Widen(b));
-            Verify($"AddRelu n={n}", y, expected, Tol.Elementwise);
-        }
-    }
+        => BinaryMatchesSpec("AddRelu", 2000, 3000, (y, a, b) => K.AddRelu(y, a, b), (y, a, b) => Ref.AddRelu(y, a, b));
 
     [SkippableFact]
     public void AddMatchesSpec()
+        => BinaryMatchesSpec("Add", 0, 1000, (y, a, b) => K.Add(y, a, b), (y, a, b) => Ref.Add(y, a, b));
+
+    /// <summary>y = op(a, b) on every length, a and b seeded n + seedA and n + seedB, against the spec.</summary>
+    private void BinaryMatchesSpec(string name, int seedA, int seedB, Action<DeviceSpan, DeviceSpan, DeviceSpan> op, Action<double[], double[], double[]> spec)
     {
         foreach (int n in Lengths)
         {
-            var a = Seeded.Uniform(n, n);
-            var b = Seeded.Uniform(n + 1000, n);
+            var a = Seeded.Uniform(n + seedA, n);
+            var b = Seeded.Uniform(n + seedB, n);
             var y = Out(n);
-            K.Add(y.Span, In(a).Span, In(b).Span);
+            op(y.Span, In(a).Span, In(b).Span);
             var expected = new double[n];
-            Ref.Add(expected, Seeded.Widen(a), Seeded.Widen(b));
-            Verify($"Add n={n}", y, expected, Tol.Elementwise);
+            spec(expected, Seeded.Widen(a), Seeded.Widen(b));
+            Verify($"{name} n={n}", y, expected, Tol.Elementwise);
         }
     }
 
