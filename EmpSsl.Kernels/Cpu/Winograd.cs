@@ -152,24 +152,10 @@ internal static unsafe class Winograd
             return;
         }
         int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Tiles / 8));
-        long perE = (long)g.K * g.C;
-        s_gradients ??= [];
-        if (s_gradients.Length < parts)
-        {
-            Array.Resize(ref s_gradients, parts);
-        }
+        int tb = WeightBlockTiles(g);
         var sums = stackalloc nint[parts];
-        for (int p = 0; p < parts; p++)
-        {
-            sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E * perE);
-        }
-        int tb = (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
         var work = stackalloc nint[2 * parts];
-        PartBuffers(
-            parts,
-            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
-            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
-            work);
+        WeightGradientBuffers(parts, g, tb, tiling, sums, work);
         nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work;
         void Part(int p)
         {
@@ -212,22 +198,13 @@ internal static unsafe class Winograd
     /// </summary>
     private static void BackwardWeightShared(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
     {
-        s_gradients ??= [];
-        if (s_gradients.Length < 1)
-        {
-            Array.Resize(ref s_gradients, 1);
-        }
-        float* du = Scratch.Floats(ref s_gradients[0], E * (long)g.K * g.C);
-        int most = (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+        int most = WeightBlockTiles(g);
         int blocks = (g.Tiles + most - 1) / most;
         int tb = (g.Tiles + blocks - 1) / blocks;
+        var sums = stackalloc nint[1];
         var work = stackalloc nint[2];
-        PartBuffers(
-            1,
-            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
-            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
-            work);
-        nint dyp = (nint)dy, xp = (nint)x, dup = (nint)du, vp = work[0], mp = work[1];
+        WeightGradientBuffers(1, g, tb, tiling, sums, work);
+        nint dyp = (nint)dy, xp = (nint)x, dup = sums[0], vp = work[0], mp = work[1];
         for (int b = 0; b < blocks; b++)
         {
             int t0 = b * tb;
@@ -238,9 +215,35 @@ internal static unsafe class Winograd
                 () => TransformOutputGradient((float*)mp, (float*)dyp, g, t0, count, tb, tiling.MR));
             Parallel.For(0, E, e => WeightGradientProducts((float*)dup, (float*)vp, (float*)mp, g, count, tb, beta, tiling, e, e + 1));
         }
-        var sums = stackalloc nint[1];
-        sums[0] = (nint)du;
         AccumulateWeights(dw, sums, 1, g.K, g.C);
+    }
+
+    /// <summary>
+    /// Tiles per block of the weight gradient: as many as keep its V and dM within BlockFloats, and at most one KC step
+    /// of the micro-kernel, whose reduction they are.
+    /// </summary>
+    private static int WeightBlockTiles(in Geometry g) => (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+
+    /// <summary>
+    /// sums[p]: part p's accumulator (36 K C floats); work[2 p], work[2 p + 1]: its V and dM for blocks of tb tiles,
+    /// tile-major slivers (<see cref="WeightGradientBlock"/>). All held by the calling thread.
+    /// </summary>
+    private static void WeightGradientBuffers(int parts, in Geometry g, int tb, GemmTiling tiling, nint* sums, nint* work)
+    {
+        s_gradients ??= [];
+        if (s_gradients.Length < parts)
+        {
+            Array.Resize(ref s_gradients, parts);
+        }
+        for (int p = 0; p < parts; p++)
+        {
+            sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E * (long)g.K * g.C);
+        }
+        PartBuffers(
+            parts,
+            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
+            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
+            work);
     }
 
     /// <summary>du[e] = beta du[e] + dM[e] V[e]^T over a block's count tiles, for e0 &lt;= e &lt; e1.</summary>
