@@ -50,8 +50,12 @@ internal readonly struct ReluGradientTerms(float scale, float shift) : IPairTerm
 
     /// <summary>dy where (x - mean) scale + shift is positive, else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Mask(Vector256<float> dy, Vector256<float> centered)
-        => Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.FusedMultiplyAdd(centered, _scale, _shift), Vector256<float>.Zero), dy, Vector256<float>.Zero);
+    public Vector256<float> Mask(Vector256<float> dy, Vector256<float> centered) => Mask(dy, centered, _scale, _shift);
+
+    /// <summary>The fused ReLU's mask, one expression for every sweep that applies it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Mask(Vector256<float> dy, Vector256<float> centered, Vector256<float> scale, Vector256<float> shift)
+        => Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.FusedMultiplyAdd(centered, scale, shift), Vector256<float>.Zero), dy, Vector256<float>.Zero);
 }
 
 /// <summary>out = f(a, b) with four per-channel parameters p0..p3.</summary>
@@ -84,8 +88,7 @@ internal readonly struct ReluMaskOp : IChannelOp
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Invoke(Vector256<float> a, Vector256<float> b, Vector256<float> p0, Vector256<float> p1, Vector256<float> p2, Vector256<float> p3)
-        => Vector256.ConditionalSelect(
-            Vector256.GreaterThan(Vector256.FusedMultiplyAdd(b - p0, p1, p2), Vector256<float>.Zero), a, Vector256<float>.Zero);
+        => ReluGradientTerms.Mask(a, b - p0, p1, p2);
 }
 
 /// <summary>
