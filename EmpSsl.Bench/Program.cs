@@ -4,8 +4,8 @@ using EmpSsl.Bench;
 using EmpSsl.Kernels;
 
 // quick [--json FILE] [--device NAME] [--conv auto|gemm|direct|winograd|polyphase] [--tf32] [--prefetch P] [--tile T] [--only TEXT]:
-// every kernel case, validated then timed, in well under 3 minutes; --only TEXT keeps just the convolution shapes
-// whose name holds TEXT (e.g. r3_s2). --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
+// every kernel case, validated then timed, in well under 3 minutes; --only TEXT keeps just the GEMM and convolution
+// shapes whose name holds TEXT (e.g. r3_s2, or 1024x1024x1024). --conv pins the cpu backend's convolution path, to compare the two; --tf32 runs the CUDA
 // convolutions on the tensor cores (their relerr then shows TF32's rounding, about 1e-3).
 // Anything else goes to BenchmarkDotNet (e.g. --filter '*Gemm*').
 if (args.Length > 0 && args[0] == "quick")
