@@ -76,7 +76,7 @@ public sealed partial class CpuKernels
         }
     }
 
-    /// <summary>The gradient an accumulating <see cref="Conv2dBackwardData"/> adds into dx; one per thread, as Scratch asks.</summary>
+    /// <summary>The gradient an accumulating <see cref="Conv2dBackwardData"/> adds into dx where its path only writes; one per thread, as Scratch asks.</summary>
     [ThreadStatic]
     private static float[]? s_accumulatedDx;
 
@@ -94,66 +94,68 @@ public sealed partial class CpuKernels
                 Conv2dStridedPointwise.BackwardData(pdx, pdy, pw, s, accumulate, GemmBlocking.Native);
                 return;
             }
-            if (!accumulate)
-            {
-                BackwardData(pdx, pdy, pw, s);
-                return;
-            }
-            // The paths below all write their output: accumulating goes through scratch and one add, the sweeps the
-            // tape's separate add made before. (The GPU's kernels add in their stores instead.)
-            float* sum = Scratch.Floats(ref s_accumulatedDx, dx.Length);
-            BackwardData(sum, pdy, pw, s);
-            SimdDriver.Map(pdx, pdx, sum, dx.Length, default(AddOp));
+            BackwardData(pdx, pdy, pw, s, accumulate);
         }
     }
 
-    private unsafe void BackwardData(float* pdx, float* pdy, float* pw, in Conv2dShape s)
+    /// <summary>
+    /// dx = the gradient through x, written or, with <paramref name="accumulate"/>, added: the pointwise GEMM (beta 1),
+    /// Winograd's output transform, the polyphase merge and col2im add where they store; the direct path and the
+    /// stride-1 GEMM write into scratch that one sweep then adds.
+    /// </summary>
+    private unsafe void BackwardData(float* pdx, float* pdy, float* pw, in Conv2dShape s, bool accumulate)
     {
         var shape = s;
         int p = s.OutH * s.OutW;
         int crr = s.C * s.R * s.R;
+        if (IsPointwise(s))
         {
-            if (IsPointwise(s))
+            GemmDriver.Run(
+                s.C, s.N * p, s.K,
+                new GemmMatrix(pw, s.C), true,
+                GemmMatrix.Images(pdy, s.K, p), false,
+                GemmMatrix.Images(pdx, s.C, p), 1f, accumulate ? 1f : 0f);
+            return;
+        }
+        if (UseWinograd(s))
+        {
+            Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
+            return;
+        }
+        if (UsePolyphase(s, ConvolutionPass.BackwardData))
+        {
+            Conv2dPolyphase.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
+            return;
+        }
+        bool direct = UseDirect(s, Conv2dDirect.SupportsBackwardData(s));
+        if (direct || (s.Stride == 1 && s.Pad <= s.R - 1))
+        {
+            float* to = accumulate ? Scratch.Floats(ref s_accumulatedDx, s.InputLength) : pdx;
+            if (direct)
             {
-                GemmDriver.Run(
-                    s.C, s.N * p, s.K,
-                    new GemmMatrix(pw, s.C), true,
-                    GemmMatrix.Images(pdy, s.K, p), false,
-                    GemmMatrix.Images(pdx, s.C, p), 1f, 0f);
-                return;
+                Conv2dDirect.BackwardData(to, pdy, pw, shape);
             }
-            if (UseWinograd(s))
+            else
             {
-                Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
-                return;
+                BackwardDataAsForward(to, pdy, pw, shape);
             }
-            if (UsePolyphase(s, ConvolutionPass.BackwardData))
+            if (accumulate)
             {
-                Conv2dPolyphase.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native);
-                return;
+                SimdDriver.Map(pdx, pdx, to, s.InputLength, default(AddOp));
             }
-            if (UseDirect(s, Conv2dDirect.SupportsBackwardData(s)))
-            {
-                Conv2dDirect.BackwardData(pdx, pdy, pw, shape);
-                return;
-            }
-            if (s.Stride == 1 && s.Pad <= s.R - 1)
-            {
-                BackwardDataAsForward(pdx, pdy, pw, s);
-                return;
-            }
-            int nb = ChunkImages(s);
-            float* pcol = Scratch.Floats(ref s_columns, (long)crr * nb * p);
-            for (int n0 = 0; n0 < s.N; n0 += nb)
-            {
-                int count = Math.Min(nb, s.N - n0);
-                GemmDriver.Run(
-                    crr, count * p, s.K,
-                    new GemmMatrix(pw, crr), true,
-                    GemmMatrix.Images(pdy + (long)n0 * s.K * p, s.K, p), false,
-                    new GemmMatrix(pcol, (long)count * p), 1f, 0f);
-                Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count);
-            }
+            return;
+        }
+        int nb = ChunkImages(s);
+        float* pcol = Scratch.Floats(ref s_columns, (long)crr * nb * p);
+        for (int n0 = 0; n0 < s.N; n0 += nb)
+        {
+            int count = Math.Min(nb, s.N - n0);
+            GemmDriver.Run(
+                crr, count * p, s.K,
+                new GemmMatrix(pw, crr), true,
+                GemmMatrix.Images(pdy + (long)n0 * s.K * p, s.K, p), false,
+                new GemmMatrix(pcol, (long)count * p), 1f, 0f);
+            Im2Col.Unpack(pdx + (long)n0 * s.C * s.H * s.W, pcol, shape, count, accumulate);
         }
     }
 

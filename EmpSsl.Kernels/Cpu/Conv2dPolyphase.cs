@@ -57,8 +57,8 @@ internal static unsafe class Conv2dPolyphase
             new GemmMatrix(dw, crr), 1f, 1f, tiling);
     }
 
-    /// <summary>dx (N, C, H, W) = the gradient through x, written.</summary>
-    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling)
+    /// <summary>dx (N, C, H, W) = the gradient through x: written, or added to with <paramref name="accumulate"/>.</summary>
+    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling, bool accumulate = false)
     {
         var d = new DataPhases(s);
         float* dyp = Scratch.Floats(ref s_phases, (long)s.N * s.K * d.Plane);
@@ -105,7 +105,7 @@ internal static unsafe class Conv2dPolyphase
                 from += (long)s.C * s.K * taps;
             }
         }
-        Merge(dx, dxq, s, d);
+        Merge(dx, dxq, s, d, accumulate);
     }
 
     /// <summary>The phases of x in this thread's work array (Split), and their layout.</summary>
@@ -259,16 +259,19 @@ internal static unsafe class Conv2dPolyphase
         });
     }
 
-    /// <summary>dx[n, c, 2 m + a, 2 l + b] = dxq_ab[n, c, m, l]: the four phases interleaved back; split over the cores by plane.</summary>
-    private static void Merge(float* dx, float* dxq, Conv2dShape s, DataPhases d)
+    /// <summary>
+    /// dx[n, c, 2 m + a, 2 l + b] = dxq_ab[n, c, m, l] (or +=, accumulating): the four phases interleaved back; split
+    /// over the cores by plane.
+    /// </summary>
+    private static void Merge(float* dx, float* dxq, Conv2dShape s, DataPhases d, bool accumulate)
     {
         nint dxP = (nint)dx;
         nint dxqP = (nint)dxq;
-        SimdDriver.ForPlanes(s.N * s.C, plane => MergePlane((float*)dxP + (long)plane * s.H * s.W, (float*)dxqP, plane, s, d));
+        SimdDriver.ForPlanes(s.N * s.C, plane => MergePlane((float*)dxP + (long)plane * s.H * s.W, (float*)dxqP, plane, s, d, accumulate));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MergePlane(float* dst, float* dxq, long plane, in Conv2dShape s, in DataPhases d)
+    private static void MergePlane(float* dst, float* dxq, long plane, in Conv2dShape s, in DataPhases d, bool accumulate)
     {
         // Phase (a, b) starts after the phases before it, each (N, C, Rows(a), Cols(b)).
         long planes = (long)s.N * s.C;
@@ -285,7 +288,7 @@ internal static unsafe class Conv2dPolyphase
             int m = ih >> 1;
             float* even = (ih & 1) == 0 ? p00 + (long)m * c0 : p10 + (long)m * c0;
             float* odd = (ih & 1) == 0 ? p01 + (long)m * c1 : p11 + (long)m * c1;
-            Im2Col.Interleave(dst + (long)ih * s.W, even, odd, s.W);
+            Im2Col.Interleave(dst + (long)ih * s.W, even, odd, s.W, accumulate);
         }
     }
 

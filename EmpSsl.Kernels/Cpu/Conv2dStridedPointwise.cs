@@ -101,11 +101,9 @@ internal static unsafe class Conv2dStridedPointwise
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SpreadPlane(float* dst, float* src, in Conv2dShape s, bool accumulate)
     {
-        // At stride 2 a row is the polyphase merge's interleave of dxs's row with zeros; accumulating, it is built
-        // apart and added.
+        // At stride 2 a row is the polyphase merge's interleave of dxs's row with zeros, added in place when accumulating.
         float* zeros = stackalloc float[s.OutW];
         new Span<float>(zeros, s.OutW).Clear();
-        float* spread = stackalloc float[s.W];
         for (int h = 0; h < s.H; h++)
         {
             float* to = dst + (long)h * s.W;
@@ -118,21 +116,23 @@ internal static unsafe class Conv2dStridedPointwise
                 continue;
             }
             float* from = src + (long)(h / s.Stride) * s.OutW;
-            float* row = accumulate ? spread : to;
             if (s.Stride == 2)
             {
-                Im2Col.Interleave(row, from, zeros, s.W);
+                Im2Col.Interleave(to, from, zeros, s.W, accumulate);
+            }
+            else if (accumulate)
+            {
+                for (int w = 0; w < s.W; w += s.Stride)
+                {
+                    to[w] += from[w / s.Stride];
+                }
             }
             else
             {
                 for (int w = 0; w < s.W; w++)
                 {
-                    row[w] = w % s.Stride == 0 ? from[w / s.Stride] : 0f;
+                    to[w] = w % s.Stride == 0 ? from[w / s.Stride] : 0f;
                 }
-            }
-            if (accumulate)
-            {
-                Im2Col.AddTo(to, spread, s.W);
             }
         }
     }

@@ -12,17 +12,17 @@ namespace EmpSsl.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Im2Col
 {
-    /// <summary>dx (nb, C, H, W) = col2im(col (C*R*R, nb*OH*OW)); dx is written, not accumulated.</summary>
-    public static void Unpack(float* dx, float* col, Conv2dShape s, int nb)
+    /// <summary>dx (nb, C, H, W) = col2im(col (C*R*R, nb*OH*OW)): written, or added to dx with <paramref name="accumulate"/>.</summary>
+    public static void Unpack(float* dx, float* col, Conv2dShape s, int nb, bool accumulate = false)
     {
         nint dxP = (nint)dx;
         nint colP = (nint)col;
         if (s.Stride == 2)
         {
-            SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlaneStride2((float*)dxP, (float*)colP, s, nb, plane));
+            SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlaneStride2((float*)dxP, (float*)colP, s, nb, plane, accumulate));
             return;
         }
-        SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane));
+        SimdDriver.ForPlanes(nb * s.C, plane => UnpackPlane((float*)dxP, (float*)colP, s, nb, plane, accumulate));
     }
 
     /// <summary>
@@ -31,7 +31,7 @@ internal static unsafe class Im2Col
     /// the taps add contiguous runs (vector adds, not a scatter to every other float), and one interleave writes the row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UnpackPlaneStride2(float* dx, float* col, in Conv2dShape s, int nb, int plane)
+    private static void UnpackPlaneStride2(float* dx, float* col, in Conv2dShape s, int nb, int plane, bool accumulate)
     {
         int image = plane / s.C;
         int c = plane % s.C;
@@ -71,13 +71,16 @@ internal static unsafe class Im2Col
                     }
                 }
             }
-            Interleave(dst + (long)ih * s.W, even, odd, s.W);
+            Interleave(dst + (long)ih * s.W, even, odd, s.W, accumulate);
         }
     }
 
-    /// <summary>dst[2 l] = even[l], dst[2 l + 1] = odd[l] for the n floats of dst.</summary>
+    /// <summary>
+    /// dst[2 l] = even[l], dst[2 l + 1] = odd[l] for the n floats of dst; with <paramref name="add"/>, added to dst
+    /// instead (an accumulating backward-data adds its merged rows into the gradient already there).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Interleave(float* dst, float* even, float* odd, int n)
+    internal static void Interleave(float* dst, float* even, float* odd, int n, bool add = false)
     {
         int l = 0;
         if (Avx.IsSupported)
@@ -88,18 +91,26 @@ internal static unsafe class Im2Col
                 var o = Avx.LoadVector256(odd + l);
                 var lo = Avx.UnpackLow(e, o);
                 var hi = Avx.UnpackHigh(e, o);
-                Avx.Store(dst + 2 * l, Avx.Permute2x128(lo, hi, 0x20));
-                Avx.Store(dst + 2 * l + 8, Avx.Permute2x128(lo, hi, 0x31));
+                var first = Avx.Permute2x128(lo, hi, 0x20);
+                var second = Avx.Permute2x128(lo, hi, 0x31);
+                if (add)
+                {
+                    first = Avx.Add(first, Avx.LoadVector256(dst + 2 * l));
+                    second = Avx.Add(second, Avx.LoadVector256(dst + 2 * l + 8));
+                }
+                Avx.Store(dst + 2 * l, first);
+                Avx.Store(dst + 2 * l + 8, second);
             }
         }
         for (int i = 2 * l; i < n; i++)
         {
-            dst[i] = (i & 1) == 0 ? even[i >> 1] : odd[i >> 1];
+            float v = (i & 1) == 0 ? even[i >> 1] : odd[i >> 1];
+            dst[i] = add ? dst[i] + v : v;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UnpackPlane(float* dx, float* col, in Conv2dShape s, int nb, int plane)
+    private static void UnpackPlane(float* dx, float* col, in Conv2dShape s, int nb, int plane, bool accumulate)
     {
         int image = plane / s.C;
         int c = plane % s.C;
@@ -107,7 +118,10 @@ internal static unsafe class Im2Col
         int ow = s.OutW;
         long ld = (long)nb * oh * ow;
         float* dst = dx + (long)plane * s.H * s.W;
-        new Span<float>(dst, s.H * s.W).Clear();
+        if (!accumulate)
+        {
+            new Span<float>(dst, s.H * s.W).Clear();
+        }
         for (int r = 0; r < s.R; r++)
         {
             for (int q = 0; q < s.R; q++)
@@ -153,7 +167,7 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>dst[i] += src[i] for i &lt; n.</summary>
-    internal static void AddTo(float* dst, float* src, int n)
+    private static void AddTo(float* dst, float* src, int n)
     {
         int i = 0;
         for (; i + 8 <= n; i += 8)

@@ -51,17 +51,21 @@ internal static unsafe class Winograd
 
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
-        => Forward(y, x, w, s, tiling, swapped: false);
+        => Forward(y, x, w, s, tiling, swapped: false, accumulate: false);
 
     /// <summary>
-    /// dx (N, C, H, W) = the gradient of conv(x, w) given dy, written: the forward of dy with w's kernels swapped
-    /// (C, K) and flipped, padded 2 - pad. The weight transform reads w that way, so no flipped copy is made.
+    /// dx (N, C, H, W) = the gradient of conv(x, w) given dy, written, or added to dx with
+    /// <paramref name="accumulate"/>: the forward of dy with w's kernels swapped (C, K) and flipped, padded 2 - pad.
+    /// The weight transform reads w that way, so no flipped copy is made.
     /// </summary>
-    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling)
-        => Forward(dx, dy, w, new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, 3, 1, 2 - s.Pad), tiling, swapped: true);
+    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling, bool accumulate = false)
+        => Forward(dx, dy, w, new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, 3, 1, 2 - s.Pad), tiling, swapped: true, accumulate);
 
-    /// <summary>The forward; with <paramref name="swapped"/>, w is stored (C, K, 3, 3) and each kernel is flipped.</summary>
-    private static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling, bool swapped)
+    /// <summary>
+    /// The forward; with <paramref name="swapped"/>, w is stored (C, K, 3, 3) and each kernel is flipped; with
+    /// <paramref name="accumulate"/>, the output transform adds to y instead of writing it.
+    /// </summary>
+    private static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling, bool swapped, bool accumulate)
     {
         var g = new Geometry(s);
         int mr = tiling.MR;
@@ -88,7 +92,7 @@ internal static unsafe class Winograd
                 int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
                 TransformInput(v, (float*)xp, g, t0, count, tiling.NR);
                 Multiply(m, (float*)up, v, g, cols, tiling);
-                TransformOutput((float*)yp, m, g, t0, count, cols);
+                TransformOutput((float*)yp, m, g, t0, count, cols, accumulate);
             }
         }
         Run(parts, Part);
@@ -832,9 +836,12 @@ internal static unsafe class Winograd
         }
     }
 
-    /// <summary>y's tiles t0 .. t0+count from M: A^T M A per (k, tile), eight tiles at once, cut at the plane's edge.</summary>
+    /// <summary>
+    /// y's tiles t0 .. t0+count from M: A^T M A per (k, tile), eight tiles at once, cut at the plane's edge; written,
+    /// or added to y with <paramref name="accumulate"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(float* y, float* m, in Geometry g, int t0, int count, int cols)
+    private static void TransformOutput(float* y, float* m, in Geometry g, int t0, int count, int cols, bool accumulate)
     {
         long perE = (long)g.K * cols;
         long plane = (long)g.OutH * g.OutW;
@@ -890,8 +897,15 @@ internal static unsafe class Winograd
                         int rowsLeft = heights[t + l] - 2 * half;
                         if (widths[t + l] == 4 && rowsLeft >= 2)
                         {
-                            Sse.Store(dst, tl[l].GetLower());
-                            Sse.Store(dst + g.OutW, tl[l].GetUpper());
+                            var upper = tl[l].GetUpper();
+                            var lower = tl[l].GetLower();
+                            if (accumulate)
+                            {
+                                lower = Sse.Add(lower, Sse.LoadVector128(dst));
+                                upper = Sse.Add(upper, Sse.LoadVector128(dst + g.OutW));
+                            }
+                            Sse.Store(dst, lower);
+                            Sse.Store(dst + g.OutW, upper);
                             continue;
                         }
                         float* lane = (float*)(tl + l);
@@ -899,7 +913,8 @@ internal static unsafe class Winograd
                         {
                             for (int j = 0; j < widths[t + l]; j++)
                             {
-                                dst[(long)i * g.OutW + j] = lane[4 * i + j];
+                                float* at = dst + (long)i * g.OutW + j;
+                                *at = accumulate ? *at + lane[4 * i + j] : lane[4 * i + j];
                             }
                         }
                     }

@@ -49,22 +49,8 @@ public sealed unsafe class Conv2dStridedPointwiseTests : PinnedRuns
     public void BackwardDataWritesOrAddsSpec(int n, int c, int h, int w, int k, int stride, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, 1, stride, 0);
-        var rng = new Random(s.GetHashCode() + 1);
-        float[] dy = CpuCompare.Random(rng, s.OutputLength);
-        float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        float[] dx0 = CpuCompare.Random(rng, s.InputLength);
-        var want = new double[s.InputLength];
-        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
-
-        float[] got = Run(Poisoned(s.InputLength), dx => Conv2dStridedPointwise.BackwardData(dx, Pin(dy), Pin(wt), s, false, new GemmTiling(wide)));
-        Check(want, got, $"strided pointwise backward data {s} wide {wide}");
-
-        for (int i = 0; i < want.Length; i++)
-        {
-            want[i] += dx0[i];
-        }
-        got = Run(dx0, dx => Conv2dStridedPointwise.BackwardData(dx, Pin(dy), Pin(wt), s, true, new GemmTiling(wide)));
-        Check(want, got, $"strided pointwise backward data, accumulating, {s} wide {wide}");
+        BackwardDataMatches(s, (dx, dy, wt) => Conv2dStridedPointwise.BackwardData(dx, dy, wt, s, false, new GemmTiling(wide)), $"strided pointwise backward data {s} wide {wide}");
+        BackwardDataAccumulates(s, (dx, dy, wt) => Conv2dStridedPointwise.BackwardData(dx, dy, wt, s, true, new GemmTiling(wide)), $"strided pointwise backward data, accumulating, {s} wide {wide}");
     }
 
     [Theory]

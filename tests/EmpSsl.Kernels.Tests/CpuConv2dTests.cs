@@ -89,6 +89,20 @@ public sealed class CpuConv2dTests
         float[] got = Run(direct, s.InputLength, float.NaN, (kernels, dx) => kernels.Conv2dBackwardData(dx, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, wt), s));
         CpuCompare.AssertGuards(got, $"Conv2dBackwardData {s}");
         CpuCompare.AssertClose(want, got.AsSpan(CpuCompare.Guard, s.InputLength), CpuCompare.Tolerance(s.K * s.R * s.R), $"Conv2dBackwardData {s}");
+
+        // Accumulating onto a gradient already there (a shortcut's): each path adds where it stores, or through scratch.
+        float[] dx0 = CpuCompare.Random(rng, s.InputLength);
+        float[] wantSum = CpuCompare.Spec(new float[s.InputLength], dx =>
+        {
+            Ref.Conv2dBackwardData(dx, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+            for (int i = 0; i < dx.Length; i++)
+            {
+                dx[i] += dx0[i];
+            }
+        });
+        got = Run(direct, dx0, (kernels, dx) => kernels.Conv2dBackwardData(dx, CpuCompare.Upload(kernels, dy), CpuCompare.Upload(kernels, wt), s, accumulate: true));
+        CpuCompare.AssertGuards(got, $"Conv2dBackwardData accumulating {s}");
+        CpuCompare.AssertClose(wantSum, got.AsSpan(CpuCompare.Guard, s.InputLength), CpuCompare.Tolerance(s.K * s.R * s.R), $"Conv2dBackwardData accumulating {s}");
     }
 
     [Theory]

@@ -65,6 +65,22 @@ public abstract unsafe class PinnedRuns
         Check(want, Run(Poisoned(s.InputLength), dx => backwardData(dx, Pin(dy), Pin(wt))), what);
     }
 
+    /// <summary>dx += backwardData(dy, w) onto a random start (a shortcut's gradient already there), against the spec.</summary>
+    protected void BackwardDataAccumulates(Conv2dShape s, ConvPass backwardData, string what)
+    {
+        var rng = new Random(s.GetHashCode() + 3);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] wt = CpuCompare.Random(rng, s.WeightLength);
+        float[] dx0 = CpuCompare.Random(rng, s.InputLength);
+        var want = new double[s.InputLength];
+        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
+        for (int i = 0; i < want.Length; i++)
+        {
+            want[i] += dx0[i];
+        }
+        Check(want, Run(dx0, dx => backwardData(dx, Pin(dy), Pin(wt))), what);
+    }
+
     /// <summary>dw += backwardWeight(dy, x) onto a random start, against the spec.</summary>
     protected void BackwardWeightMatches(Conv2dShape s, ConvPass backwardWeight, string what)
     {

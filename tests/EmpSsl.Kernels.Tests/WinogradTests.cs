@@ -90,6 +90,14 @@ public sealed unsafe class WinogradTests : PinnedRuns
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    public void BackwardDataAddsInItsOutputTransform(int n, int c, int h, int w, int k, int pad, bool wide)
+    {
+        var s = new Conv2dShape(n, c, h, w, k, 3, 1, pad);
+        BackwardDataAccumulates(s, (dx, dy, wt) => Winograd.BackwardData(dx, dy, wt, s, new GemmTiling(wide), accumulate: true), $"Winograd backward data, accumulating, {s} wide {wide}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
     public void BackwardWeightAccumulatesSpec(int n, int c, int h, int w, int k, int pad, bool wide)
     {
         var s = new Conv2dShape(n, c, h, w, k, 3, 1, pad);
