@@ -51,7 +51,7 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
 
     private BenchResult Report(BenchResult r)
     {
-        log.WriteLine($"{r.Op,-18} {r.Backend,-9} {r.Shape,-28} {r.Gflops,9:F1} GFLOP/s {r.Gbps,7:F1} GB/s {r.Seconds * 1e3,10:F3} ms  relerr {r.RelErr:E1}");
+        log.WriteLine($"{r.Op,-18} {r.Backend,-9} {r.Shape,-28} {r.Gflops,9:F1} GFLOP/s {r.Gbps,7:F1} GB/s {r.Seconds * 1e3,10:F3} ms (median {r.Gflops * r.Seconds / r.SecondsMedian,7:F1})  relerr {r.RelErr:E1}");
         return r;
     }
 
@@ -71,9 +71,9 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
             int j = _rng.Next(s.N);
             err.Add(Sampled.GemmEntry(a, b, s, i, j), c[(long)i * s.N + j]);
         }
-        double sec = Time(() => kernels.Gemm(dc.Span, da.Span, db.Span, s));
+        var (sec, median) = Time(() => kernels.Gemm(dc.Span, da.Span, db.Span, s));
         long bytes = 4L * (a.Length + b.Length + c.Length);
-        return new("gemm", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9);
+        return new("gemm", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9, median);
     }
 
     private IEnumerable<BenchResult> Conv(Conv2dShape s)
@@ -97,8 +97,8 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
             int n = _rng.Next(s.N), k = _rng.Next(s.K), oh = _rng.Next(s.OutH), ow = _rng.Next(s.OutW);
             err.Add(Sampled.ConvForwardEntry(x, w, s, n, k, oh, ow), yh[((long)(n * s.K + k) * s.OutH + oh) * s.OutW + ow]);
         }
-        double sec = Time(() => kernels.Conv2dForward(y.Span, dx.Span, dw.Span, s));
-        yield return new("conv2d_fwd", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9);
+        var (sec, median) = Time(() => kernels.Conv2dForward(y.Span, dx.Span, dw.Span, s));
+        yield return new("conv2d_fwd", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9, median);
 
         kernels.Conv2dBackwardData(gx.Span, dyb.Span, dw.Span, s);
         var gxh = Download(gx);
@@ -108,8 +108,8 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
             int n = _rng.Next(s.N), c = _rng.Next(s.C), h = _rng.Next(s.H), wi = _rng.Next(s.W);
             err.Add(Sampled.ConvBackwardDataEntry(dyHost, w, s, n, c, h, wi), gxh[((long)(n * s.C + c) * s.H + h) * s.W + wi]);
         }
-        sec = Time(() => kernels.Conv2dBackwardData(gx.Span, dyb.Span, dw.Span, s));
-        yield return new("conv2d_bwd_data", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9);
+        (sec, median) = Time(() => kernels.Conv2dBackwardData(gx.Span, dyb.Span, dw.Span, s));
+        yield return new("conv2d_bwd_data", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9, median);
 
         kernels.Fill(gw.Span, 0f);
         kernels.Conv2dBackwardWeight(gw.Span, dyb.Span, dx.Span, s);
@@ -121,8 +121,8 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
             err.Add(Sampled.ConvBackwardWeightEntry(dyHost, x, s, k, c, r, q), gwh[((k * s.C + c) * s.R + r) * s.R + q]);
         }
         // Accumulating into dw while timing is what training does; the values no longer matter here.
-        sec = Time(() => kernels.Conv2dBackwardWeight(gw.Span, dyb.Span, dx.Span, s));
-        yield return new("conv2d_bwd_weight", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9);
+        (sec, median) = Time(() => kernels.Conv2dBackwardWeight(gw.Span, dyb.Span, dx.Span, s));
+        yield return new("conv2d_bwd_weight", kernels.Name, s.ToString(), s.Flops / sec / 1e9, sec, err.Relative, bytes / sec / 1e9, median);
     }
 
     private IEnumerable<BenchResult> BatchNorm(BatchNormShape s)
@@ -162,8 +162,8 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
                 err.Add((x[i] - m) * inv * g[c] + be[c], yh[i]);
             }
         }
-        double sec = Time(() => kernels.BatchNormForwardTrain(y.Span, mean.Span, invStd.Span, runMean.Span, runVar.Span, dx.Span, gamma.Span, beta.Span, s));
-        yield return new("batchnorm_fwd", kernels.Name, s.ToString(), 5.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 2 * s.Length / sec / 1e9);
+        var (sec, median) = Time(() => kernels.BatchNormForwardTrain(y.Span, mean.Span, invStd.Span, runMean.Span, runVar.Span, dx.Span, gamma.Span, beta.Span, s));
+        yield return new("batchnorm_fwd", kernels.Name, s.ToString(), 5.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 2 * s.Length / sec / 1e9, median);
 
         kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, beta.Span, mean.Span, invStd.Span, s);
         var gxh = Download(gx);
@@ -190,8 +190,8 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
                 err.Add(g[c] * inv * (dyHost[o] - sumDy / count - xhat * sumDyXhat / count), gxh[o]);
             }
         }
-        sec = Time(() => kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, beta.Span, mean.Span, invStd.Span, s));
-        yield return new("batchnorm_bwd", kernels.Name, s.ToString(), 8.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 3 * s.Length / sec / 1e9);
+        (sec, median) = Time(() => kernels.BatchNormBackward(gx.Span, dgamma.Span, dbeta.Span, dy.Span, dx.Span, gamma.Span, beta.Span, mean.Span, invStd.Span, s));
+        yield return new("batchnorm_bwd", kernels.Name, s.ToString(), 8.0 * s.Length / sec / 1e9, sec, err.Relative, 4.0 * 3 * s.Length / sec / 1e9, median);
     }
 
     private BenchResult Cholesky(int n, int batch)
@@ -231,13 +231,14 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
         {
             err.Add(refLogdet[m], got[m]);
         }
-        double sec = Time(() => kernels.Cholesky(l.Span, logdet.Span, da.Span, n, batch));
+        var (sec, median) = Time(() => kernels.Cholesky(l.Span, logdet.Span, da.Span, n, batch));
         double flops = batch * Math.Pow(n, 3) / 3;
         string shape = batch == 1 ? $"{n}x{n}" : $"{batch}x{n}x{n}";
-        return new("cholesky_logdet", kernels.Name, shape, flops / sec / 1e9, sec, err.Relative, 8.0 * a.Length / sec / 1e9);
+        return new("cholesky_logdet", kernels.Name, shape, flops / sec / 1e9, sec, err.Relative, 8.0 * a.Length / sec / 1e9, median);
     }
 
-    private double Time(Action op)
+    /// <summary>The best and the median seconds of one call, after a warm-up.</summary>
+    private (double Best, double Median) Time(Action op)
     {
         // The warm-up runs long enough for the tiered JIT to finish: a method is recompiled optimized after 30
         // calls and a 100 ms delay, and the first case timed after only one call ran its packing loops unoptimized
@@ -248,16 +249,17 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
             op();
             kernels.Synchronize();
         }
-        double best = double.MaxValue;
+        var times = new List<double>();
         total.Restart();
-        for (int rep = 0; rep < 5 || (total.Elapsed.TotalSeconds < MinSeconds && rep < 200); rep++)
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < MinSeconds && times.Count < 200))
         {
             var sw = Stopwatch.StartNew();
             op();
             kernels.Synchronize();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            times.Add(sw.Elapsed.TotalSeconds);
         }
-        return best;
+        times.Sort();
+        return (times[0], times[times.Count / 2]);
     }
 
     private float[] Random(int length) => RandomData.Uniform(_rng, length);

@@ -18,6 +18,8 @@ public class QuickBenchTests
         Assert.Equal(firstOp, results[0].Op);
         Assert.All(results, r => Assert.Contains(only, r.Shape, StringComparison.Ordinal));
         Assert.All(results, r => Assert.True(r.RelErr < 1e-4 && r.Gflops > 0, $"{r.Op} {r.Shape}: relerr {r.RelErr}, {r.Gflops} GFLOP/s"));
+        // The best call is never slower than the median one.
+        Assert.All(results, r => Assert.True(r.Seconds > 0 && r.SecondsMedian >= r.Seconds && double.IsFinite(r.SecondsMedian), $"{r.Op}: best {r.Seconds} s, median {r.SecondsMedian} s"));
         Assert.DoesNotContain(results, r => r.Op.StartsWith("batchnorm", StringComparison.Ordinal) || r.Op == "cholesky_logdet");
     }
 }
