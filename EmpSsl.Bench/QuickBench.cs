@@ -240,9 +240,10 @@ public sealed class QuickBench(IKernels kernels, TextWriter log, string? only = 
     /// <summary>The best and the median seconds of one call, after a warm-up.</summary>
     private (double Best, double Median) Time(Action op)
     {
-        // The warm-up runs long enough for the tiered JIT to finish: a method is recompiled optimized after 30
-        // calls and a 100 ms delay, and the first case timed after only one call ran its packing loops unoptimized
-        // (1024^3 GEMM read 114-124 GFLOP/s that way, 175 once warm, on the 2-core EPYC VM).
+        // The warm-up outlasts the tiered JIT (small methods without loops, which QuickJitForLoops=false leaves at
+        // tier 0, are recompiled after 30 calls and a 100 ms delay), and the longer window catches more of the calls
+        // a shared host leaves alone: 1024^3 GEMM, four alternating pairs on the 2-core EPYC VM, 109-161 GFLOP/s
+        // with one call and 0.2 s, 133-171 with this.
         var total = Stopwatch.StartNew();
         for (int rep = 0; rep < 2 || (total.Elapsed.TotalSeconds < WarmSeconds && rep < 100); rep++)
         {
