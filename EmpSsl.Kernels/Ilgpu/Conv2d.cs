@@ -78,6 +78,28 @@ public sealed partial class IlgpuKernels
     /// </summary>
     internal const int NarrowWeightRegisters = 64;
 
+    /// <summary>
+    /// Below this many 64 x 64 blocks per multiprocessor a TF32 forward splits its reduction: such a grid leaves
+    /// multiprocessors idle while each block runs the whole 2,304-4,608-deep reduction. One H200, batch 64, in one
+    /// call against the unsplit code: 512 channels at 4x4 (128 blocks on 132 multiprocessors) 10.5 -> 17.1 TFLOP/s,
+    /// 256 -> 512 stride 2 10.2 -> 15.8, its 1x1 shortcut 7.5 -> 9.0; split in two at 256 blocks (1.9 per
+    /// multiprocessor) they lost 4-7%, and in fp32 11-29%, so fp32 and fuller grids stay whole.
+    /// </summary>
+    private const int ForwardSplitBelowBlocksPerMultiprocessor = 1;
+
+    /// <summary>The blocks per multiprocessor a split forward aims for.</summary>
+    private const int ForwardSplitBlocksPerMultiprocessor = 4;
+
+    /// <summary>A split forward's slices keep at least this many stages of the reduction each.</summary>
+    private const int ForwardSplitMinimumStages = 8;
+
+    /// <summary>
+    /// Pins the number of slices the forward's reduction is split into on the 64 x 64 block (1: never split; the
+    /// tests pin both ways); null picks by grid size. Split slices add into y atomically, so their sum's order, and
+    /// the last bits of y, can differ from run to run, as backward-weight's already do.
+    /// </summary>
+    public int? ConvForwardSplits { get; set; }
+
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
 
@@ -151,6 +173,12 @@ public sealed partial class IlgpuKernels
         Conv2dForwardTf32WideKernel, Conv2dForwardTf32WidePrefetchKernel, Conv2dForwardTf32FlatKernel, Conv2dForwardTf32FlatPrefetchKernel,
     ];
 
+    /// <summary>The 64 x 64 block's forwards over one slice of the reduction, adding into y: [fp32, its prefetch, TF32, its prefetch].</summary>
+    private static readonly Action<ConvWeightTaps, ConvInputColumns, ConvOutputAccumulate, int, int, int, int>[] ForwardSplitKernels =
+    [
+        Conv2dForwardSplitKernel, Conv2dForwardSplitPrefetchKernel, Conv2dForwardTf32SplitKernel, Conv2dForwardTf32SplitPrefetchKernel,
+    ];
+
     private static readonly Action<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseStore, int, int, int>[] BackwardDataKernels =
     [
         Conv2dBackwardDataKernel, Conv2dBackwardDataPrefetchKernel, Conv2dBackwardDataTf32Kernel, Conv2dBackwardDataTf32PrefetchKernel,
@@ -172,10 +200,47 @@ public sealed partial class IlgpuKernels
         int cols = s.N * s.OutH * s.OutW;
         int depth = d.TapDepth;
         var tile = TileFor(rows, cols, weight: false);
-        var config = GemmConfig(rows, cols, tile: tile);
+        var (splits, chunk) = tile == ConvTile.Narrow ? ForwardSplits(rows, cols, depth) : (1, depth);
+        var config = GemmConfig(rows, cols, splits, tile);
         int v = ConvVariant(config, weight: false, tile);
+        if (splits > 1)
+        {
+            Fill(y, 0f);
+            var split = Load($"Conv2dForwardSplit{v}", acc => v >= 2 ? LoadPromoted(ForwardSplitKernels[v]) : acc.LoadStreamKernel(ForwardSplitKernels[v]));
+            split(config, new ConvWeightTaps(V(w), d), new ConvInputColumns(V(x), d), new ConvOutputAccumulate(V(y), d), rows, cols, depth, chunk);
+            return;
+        }
         var kernel = Load($"Conv2dForward{v}", acc => v >= 2 ? LoadPromoted(ForwardKernels[v]) : acc.LoadStreamKernel(ForwardKernels[v]));
         kernel(config, new ConvWeightTaps(V(w), d), new ConvInputColumns(V(x), d), new ConvOutputStore(V(y), d), rows, cols, depth);
+    }
+
+    /// <summary>
+    /// The forward's reduction slices on the 64 x 64 block: as pinned, else one in fp32 or where the grid has
+    /// <see cref="ForwardSplitBelowBlocksPerMultiprocessor"/> blocks per multiprocessor or more, else enough slices
+    /// of whole stages for about <see cref="ForwardSplitBlocksPerMultiprocessor"/>, each at least
+    /// <see cref="ForwardSplitMinimumStages"/> stages deep.
+    /// </summary>
+    private (int Splits, int Chunk) ForwardSplits(int rows, int cols, int depth)
+        => ForwardSplitsFor(rows, cols, depth, GemmBlockEdge, Accelerator.NumMultiprocessors, Tf32Convolutions, ConvForwardSplits);
+
+    /// <summary><see cref="ForwardSplits"/> for a machine of <paramref name="multiprocessors"/> and blocks of <paramref name="edge"/>.</summary>
+    internal static (int Splits, int Chunk) ForwardSplitsFor(int rows, int cols, int depth, int edge, int multiprocessors, bool tf32, int? pinned)
+    {
+        int splits;
+        if (pinned is int p)
+        {
+            splits = Math.Clamp(p, 1, Math.Max(1, (depth + GemmTileK - 1) / GemmTileK));
+        }
+        else
+        {
+            long blocks = Blocks(rows, edge) * Blocks(cols, edge);
+            long wanted = !tf32 || blocks >= (long)ForwardSplitBelowBlocksPerMultiprocessor * multiprocessors
+                ? 1
+                : (long)ForwardSplitBlocksPerMultiprocessor * multiprocessors / blocks;
+            splits = (int)Math.Clamp(wanted, 1, Math.Max(1, depth / (ForwardSplitMinimumStages * GemmTileK)));
+        }
+        var sliced = Slices(depth, splits);
+        return sliced.Splits > 1 ? sliced : (1, depth);
     }
 
     public void Conv2dBackwardData(DeviceSpan dx, DeviceSpan dy, DeviceSpan w, in Conv2dShape s, bool accumulate = false)
@@ -311,6 +376,19 @@ public sealed partial class IlgpuKernels
     [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dForwardTf32FlatPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, x, y, default(PrefetchNext), rows, cols, depth);
+
+    /// <summary>The forward over reduction slice z (<see cref="ForwardSplits"/>), added into y, which starts at zero.</summary>
+    internal static void Conv2dForwardSplitKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputAccumulate y, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, x, y, default(LoadAfter), default(Fp32Fma), rows, cols, depth, chunk);
+
+    internal static void Conv2dForwardSplitPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputAccumulate y, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, x, y, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, chunk);
+
+    internal static void Conv2dForwardTf32SplitKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputAccumulate y, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, x, y, default(LoadAfter), default(Tf32Mma), rows, cols, depth, chunk);
+
+    internal static void Conv2dForwardTf32SplitPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputAccumulate y, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, x, y, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
 
     /// <summary>One stride phase of dx (see <see cref="ConvPhase"/>).</summary>
     /// <param name="w">w (K, C, R, R) at the phase's taps, seen as (C, Taps Kp)</param>

@@ -228,6 +228,20 @@ internal readonly struct ConvOutputStore(ArrayView<float> y, ConvDims d) : IGemm
     }
 }
 
+/// <summary>y as <see cref="ConvOutputStore"/> sees it, added into atomically: a split forward's slices each add their part.</summary>
+internal readonly struct ConvOutputAccumulate(ArrayView<float> y, ConvDims d) : IGemmOutput
+{
+    private readonly ArrayView<float> _y = y;
+    private readonly ConvDims _d = d;
+
+    public void Store(int row, int col, float sum)
+    {
+        int ohw = _d.OH * _d.OW;
+        int n = _d.ByOHW.Divide(col);
+        Atomic.Add(ref _y[(n * _d.K + row) * ohw + col - n * ohw], sum);
+    }
+}
+
 /// <summary>
 /// One stride phase of backward-data. Input pixels whose (h + Pad) mod Stride is (PH, PW) receive gradient only
 /// from the taps r = PH + tr Stride, s = PW + ts Stride, each through exactly one output pixel,
