@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Util;
 
@@ -220,11 +221,15 @@ internal readonly struct ConvOutputStore(ArrayView<float> y, ConvDims d) : IGemm
     private readonly ArrayView<float> _y = y;
     private readonly ConvDims _d = d;
 
-    public void Store(int row, int col, float sum)
+    public void Store(int row, int col, float sum) => _y[At(_d, row, col)] = sum;
+
+    /// <summary>Where output channel row of column col (image n, pixel col - n OH OW) lies in y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int At(ConvDims d, int row, int col)
     {
-        int ohw = _d.OH * _d.OW;
-        int n = _d.ByOHW.Divide(col);
-        _y[(n * _d.K + row) * ohw + col - n * ohw] = sum;
+        int ohw = d.OH * d.OW;
+        int n = d.ByOHW.Divide(col);
+        return (n * d.K + row) * ohw + col - n * ohw;
     }
 }
 
@@ -234,12 +239,7 @@ internal readonly struct ConvOutputAccumulate(ArrayView<float> y, ConvDims d) : 
     private readonly ArrayView<float> _y = y;
     private readonly ConvDims _d = d;
 
-    public void Store(int row, int col, float sum)
-    {
-        int ohw = _d.OH * _d.OW;
-        int n = _d.ByOHW.Divide(col);
-        Atomic.Add(ref _y[(n * _d.K + row) * ohw + col - n * ohw], sum);
-    }
+    public void Store(int row, int col, float sum) => Atomic.Add(ref _y[ConvOutputStore.At(_d, row, col)], sum);
 }
 
 /// <summary>
