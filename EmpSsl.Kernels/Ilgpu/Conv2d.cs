@@ -79,26 +79,27 @@ public sealed partial class IlgpuKernels
     internal const int NarrowWeightRegisters = 64;
 
     /// <summary>
-    /// Below this many 64 x 64 blocks per multiprocessor a TF32 forward splits its reduction: such a grid leaves
-    /// multiprocessors idle while each block runs the whole 2,304-4,608-deep reduction. One H200, batch 64, in one
-    /// call against the unsplit code: 512 channels at 4x4 (128 blocks on 132 multiprocessors) 10.5 -> 17.1 TFLOP/s,
-    /// 256 -> 512 stride 2 10.2 -> 15.8, its 1x1 shortcut 7.5 -> 9.0; split in two at 256 blocks (1.9 per
-    /// multiprocessor) they lost 4-7%, and in fp32 11-29%, so fp32 and fuller grids stay whole.
+    /// Below this many 64 x 64 blocks per multiprocessor a TF32 forward or backward-data launch splits its reduction:
+    /// such a grid leaves multiprocessors idle while each block runs the whole 2,304-4,608-deep reduction. One H200,
+    /// batch 64, forward, in one call against the unsplit code: 512 channels at 4x4 (128 blocks on 132
+    /// multiprocessors) 10.5 -> 17.1 TFLOP/s, 256 -> 512 stride 2 10.2 -> 15.8, its 1x1 shortcut 7.5 -> 9.0; split in two
+    /// at 256 blocks (1.9 per multiprocessor) they lost 4-7%, and in fp32 11-29%, so fp32 and fuller grids stay whole.
     /// </summary>
-    private const int ForwardSplitBelowBlocksPerMultiprocessor = 1;
+    private const int SplitBelowBlocksPerMultiprocessor = 1;
 
-    /// <summary>The blocks per multiprocessor a split forward aims for.</summary>
-    private const int ForwardSplitBlocksPerMultiprocessor = 4;
+    /// <summary>The blocks per multiprocessor a split launch aims for.</summary>
+    private const int SplitBlocksPerMultiprocessor = 4;
 
-    /// <summary>A split forward's slices keep at least this many stages of the reduction each.</summary>
-    private const int ForwardSplitMinimumStages = 8;
+    /// <summary>A split launch's slices keep at least this many stages of the reduction each.</summary>
+    private const int SplitMinimumStages = 8;
 
     /// <summary>
-    /// Pins the number of slices the forward's reduction is split into on the 64 x 64 block (1: never split; the
-    /// tests pin both ways); null picks by grid size. Split slices add into y atomically, so their sum's order, and
-    /// the last bits of y, can differ from run to run, as backward-weight's already do.
+    /// Pins the number of slices the forward's and backward-data's reductions are split into on the 64 x 64 block (1:
+    /// never split; the tests pin both ways); null picks by grid size (<see cref="SmallGridSplits"/>). Split slices add
+    /// into their output atomically, so their sum's order, and the output's last bits, can differ from run to run, as
+    /// backward-weight's already do.
     /// </summary>
-    public int? ConvForwardSplits { get; set; }
+    public int? ConvSplits { get; set; }
 
     /// <summary>Pins the prefetch choice (the tests run both paths); Auto picks by grid size.</summary>
     public ConvPrefetch ConvPrefetch { get; set; } = ConvPrefetch.Auto;
@@ -179,6 +180,12 @@ public sealed partial class IlgpuKernels
         Conv2dForwardSplitKernel, Conv2dForwardSplitPrefetchKernel, Conv2dForwardTf32SplitKernel, Conv2dForwardTf32SplitPrefetchKernel,
     ];
 
+    /// <summary>The 64 x 64 block's backward-data over one slice of the reduction, adding into dx: [fp32, its prefetch, TF32, its prefetch].</summary>
+    private static readonly Action<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseAccumulate, int, int, int, int>[] BackwardDataSplitKernels =
+    [
+        Conv2dBackwardDataSplitKernel, Conv2dBackwardDataSplitPrefetchKernel, Conv2dBackwardDataTf32SplitKernel, Conv2dBackwardDataTf32SplitPrefetchKernel,
+    ];
+
     private static readonly Action<ConvWeightPhase, ConvGradOutputPhase, ConvInputPhaseStore, int, int, int>[] BackwardDataKernels =
     [
         Conv2dBackwardDataKernel, Conv2dBackwardDataPrefetchKernel, Conv2dBackwardDataTf32Kernel, Conv2dBackwardDataTf32PrefetchKernel,
@@ -200,7 +207,7 @@ public sealed partial class IlgpuKernels
         int cols = s.N * s.OutH * s.OutW;
         int depth = d.TapDepth;
         var tile = TileFor(rows, cols, weight: false);
-        var (splits, chunk) = tile == ConvTile.Narrow ? ForwardSplits(rows, cols, depth) : (1, depth);
+        var (splits, chunk) = tile == ConvTile.Narrow ? SmallGridSplits(rows, cols, depth) : (1, depth);
         var config = GemmConfig(rows, cols, splits, tile);
         int v = ConvVariant(config, weight: false, tile);
         if (splits > 1)
@@ -215,16 +222,16 @@ public sealed partial class IlgpuKernels
     }
 
     /// <summary>
-    /// The forward's reduction slices on the 64 x 64 block: as pinned, else one in fp32 or where the grid has
-    /// <see cref="ForwardSplitBelowBlocksPerMultiprocessor"/> blocks per multiprocessor or more, else enough slices
-    /// of whole stages for about <see cref="ForwardSplitBlocksPerMultiprocessor"/>, each at least
-    /// <see cref="ForwardSplitMinimumStages"/> stages deep.
+    /// The reduction slices of a forward or backward-data launch on the 64 x 64 block: as pinned, else one in fp32 or where the grid has
+    /// <see cref="SplitBelowBlocksPerMultiprocessor"/> blocks per multiprocessor or more, else enough slices
+    /// of whole stages for about <see cref="SplitBlocksPerMultiprocessor"/>, each at least
+    /// <see cref="SplitMinimumStages"/> stages deep.
     /// </summary>
-    private (int Splits, int Chunk) ForwardSplits(int rows, int cols, int depth)
-        => ForwardSplitsFor(rows, cols, depth, GemmBlockEdge, Accelerator.NumMultiprocessors, Tf32Convolutions, ConvForwardSplits);
+    private (int Splits, int Chunk) SmallGridSplits(int rows, int cols, int depth)
+        => SplitsFor(rows, cols, depth, GemmBlockEdge, Accelerator.NumMultiprocessors, Tf32Convolutions, ConvSplits);
 
-    /// <summary><see cref="ForwardSplits"/> for a machine of <paramref name="multiprocessors"/> and blocks of <paramref name="edge"/>.</summary>
-    internal static (int Splits, int Chunk) ForwardSplitsFor(int rows, int cols, int depth, int edge, int multiprocessors, bool tf32, int? pinned)
+    /// <summary><see cref="SmallGridSplits"/> for a machine of <paramref name="multiprocessors"/> and blocks of <paramref name="edge"/>.</summary>
+    internal static (int Splits, int Chunk) SplitsFor(int rows, int cols, int depth, int edge, int multiprocessors, bool tf32, int? pinned)
     {
         int splits;
         if (pinned is int p)
@@ -234,10 +241,10 @@ public sealed partial class IlgpuKernels
         else
         {
             long blocks = Blocks(rows, edge) * Blocks(cols, edge);
-            long wanted = !tf32 || blocks >= (long)ForwardSplitBelowBlocksPerMultiprocessor * multiprocessors
+            long wanted = !tf32 || blocks >= (long)SplitBelowBlocksPerMultiprocessor * multiprocessors
                 ? 1
-                : (long)ForwardSplitBlocksPerMultiprocessor * multiprocessors / blocks;
-            splits = (int)Math.Clamp(wanted, 1, Math.Max(1, depth / (ForwardSplitMinimumStages * GemmTileK)));
+                : (long)SplitBlocksPerMultiprocessor * multiprocessors / blocks;
+            splits = (int)Math.Clamp(wanted, 1, Math.Max(1, depth / (SplitMinimumStages * GemmTileK)));
         }
         var sliced = Slices(depth, splits);
         return sliced.Splits > 1 ? sliced : (1, depth);
@@ -249,17 +256,21 @@ public sealed partial class IlgpuKernels
         var d = new ConvDims(s);
         // Phases that no tap reaches (1x1 stride 2: three of the four) get their zeros from one contiguous fill of
         // dx, not from a product of depth 0 scattering them (the H100 step's 1x1 stride-2 backward-data ran at
-        // 4-11 TFLOP/s that way); accumulating, they add nothing.
-        bool untouched = false;
+        // 4-11 TFLOP/s that way); accumulating, they add nothing. A phase whose reduction is split adds its slices
+        // into dx, so it needs the same fill.
+        bool fill = false;
         for (int ph = 0; ph < s.Stride; ph++)
         {
             for (int pw = 0; pw < s.Stride; pw++)
             {
                 var p = new ConvPhase(s, ph, pw);
-                untouched |= p.Taps == 0 && p.Pixels > 0;
+                int cols = s.N * p.Pixels;
+                fill |= p.Taps == 0 && p.Pixels > 0;
+                fill |= cols > 0 && p.Taps > 0 && TileFor(s.C, cols, weight: false) == ConvTile.Narrow
+                    && SmallGridSplits(s.C, cols, p.Taps * d.Kp).Splits > 1;
             }
         }
-        if (untouched && !accumulate)
+        if (fill && !accumulate)
         {
             Fill(dx, 0f);
         }
@@ -273,12 +284,21 @@ public sealed partial class IlgpuKernels
                 {
                     continue;
                 }
+                int depth = p.Taps * d.Kp;
                 var tile = TileFor(s.C, cols, weight: false);
-                var config = GemmConfig(s.C, cols, tile: tile);
+                var (splits, chunk) = tile == ConvTile.Narrow ? SmallGridSplits(s.C, cols, depth) : (1, depth);
+                var config = GemmConfig(s.C, cols, splits, tile);
                 int v = ConvVariant(config, weight: false, tile);
+                if (splits > 1)
+                {
+                    var split = Load($"Conv2dBackwardDataSplit{v}", acc => v >= 2 ? LoadPromoted(BackwardDataSplitKernels[v]) : acc.LoadStreamKernel(BackwardDataSplitKernels[v]));
+                    split(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseAccumulate(V(dx), d, p),
+                        s.C, cols, depth, chunk);
+                    continue;
+                }
                 var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
                 kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p, accumulate),
-                    s.C, cols, p.Taps * d.Kp);
+                    s.C, cols, depth);
             }
         }
     }
@@ -377,7 +397,7 @@ public sealed partial class IlgpuKernels
     internal static void Conv2dForwardTf32FlatPrefetchKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputStore y, int rows, int cols, int depth)
         => GemmGridBlockFlat(w, x, y, default(PrefetchNext), rows, cols, depth);
 
-    /// <summary>The forward over reduction slice z (<see cref="ForwardSplits"/>), added into y, which starts at zero.</summary>
+    /// <summary>The forward over reduction slice z (<see cref="SmallGridSplits"/>), added into y, which starts at zero.</summary>
     internal static void Conv2dForwardSplitKernel(ConvWeightTaps w, ConvInputColumns x, ConvOutputAccumulate y, int rows, int cols, int depth, int chunk)
         => GemmGridBlock(w, x, y, default(LoadAfter), default(Fp32Fma), rows, cols, depth, chunk);
 
@@ -405,6 +425,19 @@ public sealed partial class IlgpuKernels
 
     internal static void Conv2dBackwardDataTf32PrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)
         => GemmGridBlock(w, dy, dx, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, depth);
+
+    /// <summary>One stride phase of dx over reduction slice z (<see cref="SmallGridSplits"/>), added into dx.</summary>
+    internal static void Conv2dBackwardDataSplitKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseAccumulate dx, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, dy, dx, default(LoadAfter), default(Fp32Fma), rows, cols, depth, chunk);
+
+    internal static void Conv2dBackwardDataSplitPrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseAccumulate dx, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, dy, dx, default(PrefetchNext), default(Fp32Fma), rows, cols, depth, chunk);
+
+    internal static void Conv2dBackwardDataTf32SplitKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseAccumulate dx, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, dy, dx, default(LoadAfter), default(Tf32Mma), rows, cols, depth, chunk);
+
+    internal static void Conv2dBackwardDataTf32SplitPrefetchKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseAccumulate dx, int rows, int cols, int depth, int chunk)
+        => GemmGridBlock(w, dy, dx, default(PrefetchNext), default(Tf32Mma), rows, cols, depth, chunk);
 
     [MaxRegisters(BigTileRegisters)]
     internal static void Conv2dBackwardDataTf32WideKernel(ConvWeightPhase w, ConvGradOutputPhase dy, ConvInputPhaseStore dx, int rows, int cols, int depth)

@@ -362,15 +362,32 @@ internal readonly struct ConvInputPhaseStore(ArrayView<float> dx, ConvDims d, Co
 
     public void Store(int row, int col, float sum)
     {
-        int n = _p.ByPixels.Divide(col);
-        int q = col - n * _p.Pixels;
-        int th = _p.ByColsW.Divide(q);
-        int tw = q - th * _p.ColsW;
-        int ih = _p.FirstH + th * _d.Stride;
-        int iw = _p.FirstW + tw * _d.Stride;
-        int at = ((n * _d.C + row) * _d.H + ih) * _d.W + iw;
+        int at = At(_d, _p, row, col);
         _dx[at] = _accumulate != 0 ? _dx[at] + sum : sum;
     }
+
+    /// <summary>Where input channel row of the phase's column col (image n, the phase's pixel col - n Pixels) lies in dx.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int At(ConvDims d, ConvPhase p, int row, int col)
+    {
+        int n = p.ByPixels.Divide(col);
+        int q = col - n * p.Pixels;
+        int th = p.ByColsW.Divide(q);
+        int tw = q - th * p.ColsW;
+        int ih = p.FirstH + th * d.Stride;
+        int iw = p.FirstW + tw * d.Stride;
+        return ((n * d.C + row) * d.H + ih) * d.W + iw;
+    }
+}
+
+/// <summary>dx's phase as <see cref="ConvInputPhaseStore"/> sees it, added into atomically: a split launch's slices each add their part.</summary>
+internal readonly struct ConvInputPhaseAccumulate(ArrayView<float> dx, ConvDims d, ConvPhase p) : IGemmOutput
+{
+    private readonly ArrayView<float> _dx = dx;
+    private readonly ConvDims _d = d;
+    private readonly ConvPhase _p = p;
+
+    public void Store(int row, int col, float sum) => Atomic.Add(ref _dx[ConvInputPhaseStore.At(_d, _p, row, col)], sum);
 }
 
 /// <summary>Backward-weight's left operand (K, N OH OW): dy (N, K, OH, OW) with its first two axes swapped.</summary>

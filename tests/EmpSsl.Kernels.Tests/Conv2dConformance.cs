@@ -11,13 +11,13 @@ namespace EmpSsl.Kernels.Tests;
 /// The ILGPU backends run every case with and without prefetching (<see cref="ConvPrefetch"/>); CUDA also runs
 /// them on the tensor cores in TF32 (<see cref="IlgpuKernels.Tf32Convolutions"/>), against TF32's own bound, in
 /// both blocks (<see cref="ConvTile"/>: the tile is pinned, so each case runs the block its class names), and
-/// with the forward's reduction split into slices that add into y (<see cref="IlgpuKernels.ConvForwardSplits"/>;
-/// unsplit unless the class names a split). The cpu
+/// with the forward's and backward-data's reductions split into slices that add into their output
+/// (<see cref="IlgpuKernels.ConvSplits"/>; unsplit unless the class names a split). The cpu
 /// backend runs them as it chooses and with Winograd pinned; its Winograd shapes are held to Tol.Winograd.
 /// </summary>
 public abstract class Conv2dConformance(
     string backend, ConvPrefetch prefetch = ConvPrefetch.Always, bool tf32 = false, ConvolutionPath cpuPath = ConvolutionPath.Auto,
-    ConvTile tile = ConvTile.Narrow, int forwardSplits = 1)
+    ConvTile tile = ConvTile.Narrow, int splits = 1)
     : BackendTest(backend)
 {
     /// <summary>TF32's bound on the tensor cores; Winograd's where the cpu backend takes that path; else GEMM's.</summary>
@@ -35,7 +35,7 @@ public abstract class Conv2dConformance(
                 ilgpu.ConvPrefetch = prefetch;
                 ilgpu.Tf32Convolutions = tf32;
                 ilgpu.ConvTile = tile;
-                ilgpu.ConvForwardSplits = forwardSplits;
+                ilgpu.ConvSplits = splits;
             }
             if (k is CpuKernels cpu)
             {
@@ -165,7 +165,7 @@ public sealed class Conv2dConformanceIlgpuCpu() : Conv2dConformance(Backends.Ilg
 public sealed class Conv2dConformanceIlgpuCpuLoadAfter() : Conv2dConformance(Backends.IlgpuCpu, ConvPrefetch.Never);
 
 [Collection(Backends.IlgpuCpu)]
-public sealed class Conv2dConformanceIlgpuCpuSplit() : Conv2dConformance(Backends.IlgpuCpu, ConvPrefetch.Never, forwardSplits: 3);
+public sealed class Conv2dConformanceIlgpuCpuSplit() : Conv2dConformance(Backends.IlgpuCpu, ConvPrefetch.Never, splits: 3);
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCuda() : Conv2dConformance(Backends.Cuda);
@@ -174,13 +174,13 @@ public sealed class Conv2dConformanceCuda() : Conv2dConformance(Backends.Cuda);
 public sealed class Conv2dConformanceCudaLoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never);
 
 [Collection(Backends.Cuda)]
-public sealed class Conv2dConformanceCudaSplit() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, forwardSplits: 3);
+public sealed class Conv2dConformanceCudaSplit() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, splits: 3);
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCudaTf32() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Always, tf32: true);
 
 [Collection(Backends.Cuda)]
-public sealed class Conv2dConformanceCudaTf32Split() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true, forwardSplits: 3);
+public sealed class Conv2dConformanceCudaTf32Split() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true, splits: 3);
 
 [Collection(Backends.Cuda)]
 public sealed class Conv2dConformanceCudaTf32LoadAfter() : Conv2dConformance(Backends.Cuda, ConvPrefetch.Never, tf32: true);

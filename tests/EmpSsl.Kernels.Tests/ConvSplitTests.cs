@@ -3,17 +3,17 @@ using EmpSsl.Kernels.Ilgpu;
 namespace EmpSsl.Kernels.Tests;
 
 /// <summary>
-/// When the ILGPU forward splits its reduction (IlgpuKernels.ForwardSplitsFor), on an H200's 132 multiprocessors and
+/// When an ILGPU forward or backward-data launch splits its reduction (IlgpuKernels.SplitsFor), on an H200's 132 multiprocessors and
 /// 64 x 64 blocks: only TF32 grids of fewer blocks than multiprocessors, into slices of whole 16-deep stages, at least
 /// eight stages each, that cover the reduction once. The split kernels' results are checked by the conformance
 /// classes that pin a split (Conv2dConformance*Split).
 /// </summary>
-public sealed class ConvForwardSplitTests
+public sealed class ConvSplitTests
 {
     private const int Multiprocessors = 132;
 
     private static (int Splits, int Chunk) Auto(int rows, int cols, int depth, bool tf32 = true)
-        => IlgpuKernels.ForwardSplitsFor(rows, cols, depth, 64, Multiprocessors, tf32, pinned: null);
+        => IlgpuKernels.SplitsFor(rows, cols, depth, 64, Multiprocessors, tf32, pinned: null);
 
     [Fact]
     public void ATf32GridUnderOneBlockPerMultiprocessorSplitsIntoWholeStagesThatCoverTheReduction()
@@ -44,9 +44,9 @@ public sealed class ConvForwardSplitTests
     [Fact]
     public void APinnedSplitIsCutToWholeStages()
     {
-        Assert.Equal((3, 48), IlgpuKernels.ForwardSplitsFor(16, 16, 144, 16, 2, tf32: false, pinned: 3));
+        Assert.Equal((3, 48), IlgpuKernels.SplitsFor(16, 16, 144, 16, 2, tf32: false, pinned: 3));
         // Two stages cannot make three slices.
-        Assert.Equal((2, 16), IlgpuKernels.ForwardSplitsFor(16, 16, 32, 16, 2, tf32: false, pinned: 3));
-        Assert.Equal((1, 4608), IlgpuKernels.ForwardSplitsFor(512, 1024, 4608, 64, Multiprocessors, tf32: true, pinned: 1));
+        Assert.Equal((2, 16), IlgpuKernels.SplitsFor(16, 16, 32, 16, 2, tf32: false, pinned: 3));
+        Assert.Equal((1, 4608), IlgpuKernels.SplitsFor(512, 1024, 4608, 64, Multiprocessors, tf32: true, pinned: 1));
     }
 }
