@@ -54,31 +54,27 @@ public abstract unsafe class PinnedRuns
         Check(want, Run(Poisoned(s.OutputLength), y => forward(y, Pin(x), Pin(wt))), what);
     }
 
-    /// <summary>dx = backwardData(dy, w), written over NaN poison, against the spec.</summary>
-    protected void BackwardDataMatches(Conv2dShape s, ConvPass backwardData, string what)
+    /// <summary>
+    /// dx = backwardData(dy, w), written over NaN poison, against the spec; with <paramref name="accumulating"/>, added
+    /// onto a random start instead (a shortcut's gradient already there).
+    /// </summary>
+    protected void BackwardDataMatches(Conv2dShape s, ConvPass backwardData, string what, bool accumulating = false)
     {
         var rng = new Random(s.GetHashCode() + 1);
         float[] dy = CpuCompare.Random(rng, s.OutputLength);
         float[] wt = CpuCompare.Random(rng, s.WeightLength);
         var want = new double[s.InputLength];
         Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
-        Check(want, Run(Poisoned(s.InputLength), dx => backwardData(dx, Pin(dy), Pin(wt))), what);
-    }
-
-    /// <summary>dx += backwardData(dy, w) onto a random start (a shortcut's gradient already there), against the spec.</summary>
-    protected void BackwardDataAccumulates(Conv2dShape s, ConvPass backwardData, string what)
-    {
-        var rng = new Random(s.GetHashCode() + 3);
-        float[] dy = CpuCompare.Random(rng, s.OutputLength);
-        float[] wt = CpuCompare.Random(rng, s.WeightLength);
-        float[] dx0 = CpuCompare.Random(rng, s.InputLength);
-        var want = new double[s.InputLength];
-        Ref.Conv2dBackwardData(want, CpuCompare.Wide(dy), CpuCompare.Wide(wt), s);
-        for (int i = 0; i < want.Length; i++)
+        float[] start = Poisoned(s.InputLength);
+        if (accumulating)
         {
-            want[i] += dx0[i];
+            start = CpuCompare.Random(rng, s.InputLength);
+            for (int i = 0; i < want.Length; i++)
+            {
+                want[i] += start[i];
+            }
         }
-        Check(want, Run(dx0, dx => backwardData(dx, Pin(dy), Pin(wt))), what);
+        Check(want, Run(start, dx => backwardData(dx, Pin(dy), Pin(wt))), what);
     }
 
     /// <summary>dw += backwardWeight(dy, x) onto a random start, against the spec.</summary>
