@@ -257,49 +257,45 @@ public sealed partial class IlgpuKernels
         // Phases that no tap reaches (1x1 stride 2: three of the four) get their zeros from one contiguous fill of
         // dx, not from a product of depth 0 scattering them (the H100 step's 1x1 stride-2 backward-data ran at
         // 4-11 TFLOP/s that way); accumulating, they add nothing. A phase whose reduction is split adds its slices
-        // into dx, so it needs the same fill.
+        // into dx, so it needs the same fill. Each phase's block and slices are chosen once, here, before any launch.
+        int phases = s.Stride * s.Stride;
+        Span<(ConvTile Tile, int Splits, int Chunk)> plan = stackalloc (ConvTile, int, int)[phases];
         bool fill = false;
-        for (int ph = 0; ph < s.Stride; ph++)
+        for (int i = 0; i < phases; i++)
         {
-            for (int pw = 0; pw < s.Stride; pw++)
-            {
-                var p = new ConvPhase(s, ph, pw);
-                int cols = s.N * p.Pixels;
-                fill |= p.Taps == 0 && p.Pixels > 0;
-                fill |= cols > 0 && p.Taps > 0 && TileFor(s.C, cols, weight: false) == ConvTile.Narrow
-                    && SmallGridSplits(s.C, cols, p.Taps * d.Kp).Splits > 1;
-            }
+            var p = new ConvPhase(s, i / s.Stride, i % s.Stride);
+            int cols = s.N * p.Pixels;
+            int depth = p.Taps * d.Kp;
+            var tile = TileFor(s.C, cols, weight: false);
+            var (splits, chunk) = cols > 0 && p.Taps > 0 && tile == ConvTile.Narrow ? SmallGridSplits(s.C, cols, depth) : (1, depth);
+            plan[i] = (tile, splits, chunk);
+            fill |= (p.Taps == 0 && p.Pixels > 0) || splits > 1;
         }
         if (fill && !accumulate)
         {
             Fill(dx, 0f);
         }
-        for (int ph = 0; ph < s.Stride; ph++)
+        for (int i = 0; i < phases; i++)
         {
-            for (int pw = 0; pw < s.Stride; pw++)
+            var p = new ConvPhase(s, i / s.Stride, i % s.Stride);
+            int cols = s.N * p.Pixels;
+            if (cols == 0 || p.Taps == 0)
             {
-                var p = new ConvPhase(s, ph, pw);
-                int cols = s.N * p.Pixels;
-                if (cols == 0 || p.Taps == 0)
-                {
-                    continue;
-                }
-                int depth = p.Taps * d.Kp;
-                var tile = TileFor(s.C, cols, weight: false);
-                var (splits, chunk) = tile == ConvTile.Narrow ? SmallGridSplits(s.C, cols, depth) : (1, depth);
-                var config = GemmConfig(s.C, cols, splits, tile);
-                int v = ConvVariant(config, weight: false, tile);
-                if (splits > 1)
-                {
-                    var split = Load($"Conv2dBackwardDataSplit{v}", acc => v >= 2 ? LoadPromoted(BackwardDataSplitKernels[v]) : acc.LoadStreamKernel(BackwardDataSplitKernels[v]));
-                    split(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseAccumulate(V(dx), d, p),
-                        s.C, cols, depth, chunk);
-                    continue;
-                }
-                var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
-                kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p, accumulate),
-                    s.C, cols, depth);
+                continue;
             }
+            var (tile, splits, chunk) = plan[i];
+            var config = GemmConfig(s.C, cols, splits, tile);
+            int v = ConvVariant(config, weight: false, tile);
+            if (splits > 1)
+            {
+                var split = Load($"Conv2dBackwardDataSplit{v}", acc => v >= 2 ? LoadPromoted(BackwardDataSplitKernels[v]) : acc.LoadStreamKernel(BackwardDataSplitKernels[v]));
+                split(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseAccumulate(V(dx), d, p),
+                    s.C, cols, p.Taps * d.Kp, chunk);
+                continue;
+            }
+            var kernel = Load($"Conv2dBackwardData{v}", acc => v >= 2 ? LoadPromoted(BackwardDataKernels[v]) : acc.LoadStreamKernel(BackwardDataKernels[v]));
+            kernel(config, new ConvWeightPhase(V(w), d, p), new ConvGradOutputPhase(V(dy), d, p), new ConvInputPhaseStore(V(dx), d, p, accumulate),
+                s.C, cols, p.Taps * d.Kp);
         }
     }
 
