@@ -88,20 +88,14 @@ public sealed partial class CpuKernels
         Checks.Conv2d("Conv2dBackwardData", dy, dx, w, s, "dy", "dx", "w");
         fixed (float* pdx = S(dx), pdy = S(dy), pw = S(w))
         {
-            if (UseStridedPointwise(s))
-            {
-                // It spreads its result over dx itself, so it adds there without the scratch below.
-                Conv2dStridedPointwise.BackwardData(pdx, pdy, pw, s, accumulate, GemmBlocking.Native);
-                return;
-            }
             BackwardData(pdx, pdy, pw, s, accumulate);
         }
     }
 
     /// <summary>
     /// dx = the gradient through x, written or, with <paramref name="accumulate"/>, added: the pointwise GEMM (beta 1),
-    /// Winograd's output transform, the polyphase merge and col2im add where they store; the direct path and the
-    /// stride-1 GEMM write into scratch that one sweep then adds.
+    /// the strided pointwise spread, Winograd's output transform, the polyphase merge and col2im add where they store;
+    /// the direct path and the stride-1 GEMM write into scratch that one sweep then adds.
     /// </summary>
     private unsafe void BackwardData(float* pdx, float* pdy, float* pw, in Conv2dShape s, bool accumulate)
     {
@@ -115,6 +109,11 @@ public sealed partial class CpuKernels
                 new GemmMatrix(pw, s.C), true,
                 GemmMatrix.Images(pdy, s.K, p), false,
                 GemmMatrix.Images(pdx, s.C, p), 1f, accumulate ? 1f : 0f);
+            return;
+        }
+        if (UseStridedPointwise(s))
+        {
+            Conv2dStridedPointwise.BackwardData(pdx, pdy, pw, shape, accumulate, GemmBlocking.Native);
             return;
         }
         if (UseWinograd(s))
