@@ -2,7 +2,8 @@ namespace EmpSsl.Kernels.Cpu;
 
 // Conv2d family. Gradient rule: dx is an activation gradient and is WRITTEN (=); dw is a parameter
 // gradient and ACCUMULATES (+=), or adds into dx where the caller asks. Besides Winograd for 3x3 stride 1
-// (Winograd.cs), the polyphase implicit GEMM for stride 2 (Conv2dPolyphase.cs) and the subsampled GEMM for the 1x1
+// (Winograd.cs) and, over x's phases, 3x3 stride 2 (WinogradStride2.cs), the polyphase implicit GEMM for the other
+// stride-2 layers (Conv2dPolyphase.cs) and the subsampled GEMM for the 1x1
 // strided shortcuts (Conv2dStridedPointwise.cs), where each measured faster: the direct channels-last convolution
 // (Conv2dDirect.cs) where DirectWins says it measured faster (few channels, narrow planes), else the implicit GEMM below.
 // The implicit GEMM runs each pass as one packed GEMM over the whole batch, with P = OH*OW
@@ -62,6 +63,11 @@ public sealed partial class CpuKernels
                 Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
                 return;
             }
+            if (UseWinogradStride2(s))
+            {
+                WinogradStride2.Forward(py, px, pw, shape, GemmBlocking.Native);
+                return;
+            }
             if (UsePolyphase(s, ConvolutionPass.Forward))
             {
                 Conv2dPolyphase.Forward(py, px, pw, shape, GemmBlocking.Native);
@@ -119,6 +125,11 @@ public sealed partial class CpuKernels
         if (UseWinograd(s))
         {
             Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
+            return;
+        }
+        if (UseWinogradStride2(s))
+        {
+            WinogradStride2.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
             return;
         }
         if (UsePolyphase(s, ConvolutionPass.BackwardData))
@@ -186,6 +197,11 @@ public sealed partial class CpuKernels
             if (UseWinograd(s))
             {
                 Winograd.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
+                return;
+            }
+            if (UseWinogradStride2(s))
+            {
+                WinogradStride2.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
             }
             if (UsePolyphase(s, ConvolutionPass.BackwardWeight))
@@ -283,6 +299,26 @@ public sealed partial class CpuKernels
     /// </summary>
     private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4;
 
+    /// <summary>Whether this backend, as set, runs the shape's three passes by Winograd F(4x4, 2x2) over x's phases.</summary>
+    internal bool RoutesToWinogradStride2(in Conv2dShape s) => UseWinogradStride2(s);
+
+    /// <summary>Winograd over the phases of x (WinogradStride2) for 3x3 stride-2 pad-1 convolutions where pinned, or in Auto where it measured faster.</summary>
+    private bool UseWinogradStride2(in Conv2dShape s) => WinogradStride2.Supports(s) && Convolution switch
+    {
+        ConvolutionPath.Winograd => true,
+        ConvolutionPath.Auto => WinogradStride2Wins(s),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Where the stride-2 Winograd measured faster (paths bench, batch 64, against the polyphase GEMM in the same
+    /// process, docs/BENCHMARKS.md, "Stride-2 Winograd"): from 64 channels on both sides with output planes of at least
+    /// 8x8. On 4x4 planes (256 -> 512) each image is one tile, too few to pay for the transformed weights (25 K 4C
+    /// floats, 52 MB there) and the weight gradient's accumulators: forward and backward data tied, the weight
+    /// gradient lost (96 against 119 GFLOP/s).
+    /// </summary>
+    private static bool WinogradStride2Wins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 8 && s.OutW >= 8;
+
     /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
     internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);
 
@@ -369,7 +405,7 @@ public enum ConvolutionPath
     /// <summary>The direct channels-last convolution, where it applies (Conv2dDirect).</summary>
     Direct,
 
-    /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions; others run as Auto would.</summary>
+    /// <summary>Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions, F(4x4, 2x2) over x's phases for 3x3 stride-2 pad-1 ones; others run as Auto would.</summary>
     Winograd,
 
     /// <summary>The polyphase implicit GEMM for stride-2 convolutions (Conv2dPolyphase); others run as Auto would.</summary>

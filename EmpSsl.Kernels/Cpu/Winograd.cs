@@ -6,7 +6,8 @@ namespace EmpSsl.Kernels.Cpu;
 
 /// <summary>
 /// 3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
-/// Convolutional Neural Networks", 2016), for AVX2 + FMA. Each 4x4 output tile is A^T [ (G g G^T) . (B^T d B) ] A,
+/// Convolutional Neural Networks", 2016), for AVX2 + FMA; the methods are generic over the tile (WinogradTiles.cs), and
+/// WinogradStride2 runs 3x3 stride-2 convolutions on them as F(4x4, 2x2) over the four phases of x. Each 4x4 output tile is A^T [ (G g G^T) . (B^T d B) ] A,
 /// with d the 6x6 input tile and g the 3x3 kernel, so a tile costs 36 multiply-adds per (k, c) pair instead of
 /// 144: the 36 elementwise products summed over c are 36 GEMMs, U[e] (K x C) . V[e] (C x tiles), which run on the
 /// GEMM's micro-kernel. The transforms write straight into the micro-kernel's packed layouts, so nothing is packed
@@ -20,7 +21,13 @@ namespace EmpSsl.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Winograd
 {
-    private const int E = 36;
+    /// <summary>The most cells a tile has (6 x 6): each channel's cells in the transforms' work arrays lie this far apart.</summary>
+    private const int Cells = 36;
+
+    /// <summary>Cells per tile, the count of products and GEMMs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int E<T>()
+        where T : struct, IWinogradTile => T.Alpha * T.Alpha;
 
     /// <summary>Floats of V and M (or dM) one block may hold per thread where channels are many: they stay in L3.</summary>
     private const long BlockFloats = 4L << 20;
@@ -51,7 +58,7 @@ internal static unsafe class Winograd
 
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
-        => Forward(y, x, w, s, tiling, swapped: false, accumulate: false);
+        => Forward<Tile4x4K3>(y, x, w, new Geometry(s), tiling, swapped: false, accumulate: false);
 
     /// <summary>
     /// dx (N, C, H, W) = the gradient of conv(x, w) given dy, written, or added to dx with
@@ -59,25 +66,26 @@ internal static unsafe class Winograd
     /// The weight transform reads w that way, so no flipped copy is made.
     /// </summary>
     public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling, bool accumulate = false)
-        => Forward(dx, dy, w, new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, 3, 1, 2 - s.Pad), tiling, swapped: true, accumulate);
+        => Forward<Tile4x4K3>(dx, dy, w, new Geometry(new Conv2dShape(s.N, s.K, s.OutH, s.OutW, s.C, 3, 1, 2 - s.Pad)), tiling, swapped: true, accumulate);
 
     /// <summary>
-    /// The forward; with <paramref name="swapped"/>, w is stored (C, K, 3, 3) and each kernel is flipped; with
+    /// The forward over g; with <paramref name="swapped"/>, w is stored (C, K, R, R) and each kernel is flipped; with
     /// <paramref name="accumulate"/>, the output transform adds to y instead of writing it.
     /// </summary>
-    private static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling, bool swapped, bool accumulate)
+    internal static void Forward<T>(float* y, float* x, float* w, in Geometry g, GemmTiling tiling, bool swapped, bool accumulate)
+        where T : struct, IWinogradTile
     {
-        var g = new Geometry(s);
         int mr = tiling.MR;
-        int kSlivers = (s.K + mr - 1) / mr;
-        float* u = Scratch.Floats(ref s_weights, (long)E * kSlivers * mr * s.C);
-        TransformWeights(u, w, s.K, s.C, mr, swapped);
-        var (tb, blocks) = Blocks(g, tiling.NR);
+        int kSlivers = (g.K + mr - 1) / mr;
+        float* u = Scratch.Floats(ref s_weights, (long)E<T>() * kSlivers * mr * g.C);
+        TransformWeights<T>(u, w, g, mr, swapped);
+        var (tb, blocks) = Blocks<T>(g, tiling.NR);
         int parts = Math.Min(Environment.ProcessorCount, blocks);
         int most = (tb + tiling.NR - 1) / tiling.NR * tiling.NR;
         var work = stackalloc nint[2 * parts];
-        PartBuffers(parts, (long)E * g.C * most, (long)E * g.K * most, work);
+        PartBuffers(parts, (long)E<T>() * g.C * most, (long)E<T>() * g.K * most, work);
         nint yp = (nint)y, xp = (nint)x, up = (nint)u, wp = (nint)work;
+        var geometry = g;
         int next = -1;
         void Part(int p)
         {
@@ -88,11 +96,11 @@ internal static unsafe class Winograd
             for (int b = Interlocked.Increment(ref next); b < blocks; b = Interlocked.Increment(ref next))
             {
                 int t0 = b * tb;
-                int count = Math.Min(tb, g.Tiles - t0);
+                int count = Math.Min(tb, geometry.Tiles - t0);
                 int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
-                TransformInput(v, (float*)xp, g, t0, count, tiling.NR);
-                Multiply(m, (float*)up, v, g, cols, tiling);
-                TransformOutput((float*)yp, m, g, t0, count, cols, accumulate);
+                TransformInput<T>(v, (float*)xp, geometry, t0, count, tiling.NR);
+                Multiply<T>(m, (float*)up, v, geometry, cols, tiling);
+                TransformOutput<T>((float*)yp, m, geometry, t0, count, cols, accumulate);
             }
         }
         Run(parts, Part);
@@ -144,22 +152,30 @@ internal static unsafe class Winograd
 
     /// <summary>dw (K, C, 3, 3) += the gradient of conv(x, w) given dy, accumulated.</summary>
     public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
-        => BackwardWeight(dw, dy, x, s, tiling, sharedBlocks: (long)s.K * s.C >= SharedBlockPairs);
+        => BackwardWeight(dw, dy, x, s, tiling, sharedBlocks: SharesBlocks(new Geometry(s)));
 
     /// <summary>As above, with the blocks of tiles shared between the threads or a fixed share per thread (tests pin both).</summary>
     internal static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling, bool sharedBlocks)
+        => BackwardWeight<Tile4x4K3>(dw, dy, x, new Geometry(s), tiling, sharedBlocks);
+
+    /// <summary>Whether the weight gradient over g shares its blocks between the threads (SharedBlockPairs).</summary>
+    internal static bool SharesBlocks(in Geometry g) => (long)g.K * g.C >= SharedBlockPairs;
+
+    /// <summary>dw += the weight gradient over g (stored as <see cref="AccumulateRow{T}"/> says).</summary>
+    internal static void BackwardWeight<T>(float* dw, float* dy, float* x, in Geometry geometry, GemmTiling tiling, bool sharedBlocks)
+        where T : struct, IWinogradTile
     {
-        var g = new Geometry(s);
+        var g = geometry;
         if (sharedBlocks)
         {
-            BackwardWeightShared(dw, dy, x, g, tiling);
+            BackwardWeightShared<T>(dw, dy, x, g, tiling);
             return;
         }
         int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Tiles / 8));
-        int tb = WeightBlockTiles(g);
+        int tb = WeightBlockTiles<T>(g);
         var sums = stackalloc nint[parts];
         var work = stackalloc nint[2 * parts];
-        WeightGradientBuffers(parts, g, tb, tiling, sums, work);
+        WeightGradientBuffers<T>(parts, g, tb, tiling, sums, work);
         nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work;
         void Part(int p)
         {
@@ -174,11 +190,11 @@ internal static unsafe class Winograd
             {
                 int count = Math.Min(tb, last - t0);
                 // The part's first block writes its accumulator whole (beta 0), so it need not be cleared.
-                WeightGradientBlock(du, v, m, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
+                WeightGradientBlock<T>(du, v, m, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
             }
         }
         Run(parts, Part);
-        AccumulateWeights(dw, sums, parts, g.K, g.C);
+        AccumulateWeights<T>(dw, sums, parts, g);
     }
 
     /// <summary>
@@ -186,11 +202,12 @@ internal static unsafe class Winograd
     /// reduction, so both transforms write tile-major slivers (dM as the packed A, mr output channels per tile; V as
     /// the packed B, nr input channels per tile), and only real tiles are written, so nothing past count is summed.
     /// </summary>
-    private static void WeightGradientBlock(float* du, float* v, float* m, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
+    private static void WeightGradientBlock<T>(float* du, float* v, float* m, float* dy, float* x, in Geometry g, int t0, int count, int tb, float beta, GemmTiling tiling)
+        where T : struct, IWinogradTile
     {
-        TransformInputByTile(v, x, g, t0, count, tb, tiling.NR);
-        TransformOutputGradient(m, dy, g, t0, count, tb, tiling.MR);
-        WeightGradientProducts(du, v, m, g, count, tb, beta, tiling, 0, E);
+        TransformInputByTile<T>(v, x, g, t0, count, tb, tiling.NR);
+        TransformOutputGradient<T>(m, dy, g, t0, count, tb, tiling.MR);
+        WeightGradientProducts<T>(du, v, m, g, count, tb, beta, tiling, 0, E<T>());
     }
 
     /// <summary>
@@ -200,14 +217,15 @@ internal static unsafe class Winograd
     /// it (one V, one dM), then taking the 36 products in turn into one accumulator. Each e still sums its blocks in
     /// order, so the gradient comes out the same on every run.
     /// </summary>
-    private static void BackwardWeightShared(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
+    private static void BackwardWeightShared<T>(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
+        where T : struct, IWinogradTile
     {
-        int most = WeightBlockTiles(g);
+        int most = WeightBlockTiles<T>(g);
         int blocks = (g.Tiles + most - 1) / most;
         int tb = (g.Tiles + blocks - 1) / blocks;
         var sums = stackalloc nint[1];
         var work = stackalloc nint[2];
-        WeightGradientBuffers(1, g, tb, tiling, sums, work);
+        WeightGradientBuffers<T>(1, g, tb, tiling, sums, work);
         nint dyp = (nint)dy, xp = (nint)x, dup = sums[0], vp = work[0], mp = work[1];
         for (int b = 0; b < blocks; b++)
         {
@@ -215,24 +233,26 @@ internal static unsafe class Winograd
             int count = Math.Min(tb, g.Tiles - t0);
             float beta = b == 0 ? 0f : 1f;
             Parallel.Invoke(
-                () => TransformInputByTile((float*)vp, (float*)xp, g, t0, count, tb, tiling.NR),
-                () => TransformOutputGradient((float*)mp, (float*)dyp, g, t0, count, tb, tiling.MR));
-            Parallel.For(0, E, e => WeightGradientProducts((float*)dup, (float*)vp, (float*)mp, g, count, tb, beta, tiling, e, e + 1));
+                () => TransformInputByTile<T>((float*)vp, (float*)xp, g, t0, count, tb, tiling.NR),
+                () => TransformOutputGradient<T>((float*)mp, (float*)dyp, g, t0, count, tb, tiling.MR));
+            Parallel.For(0, E<T>(), e => WeightGradientProducts<T>((float*)dup, (float*)vp, (float*)mp, g, count, tb, beta, tiling, e, e + 1));
         }
-        AccumulateWeights(dw, sums, 1, g.K, g.C);
+        AccumulateWeights<T>(dw, sums, 1, g);
     }
 
     /// <summary>
     /// Tiles per block of the weight gradient: as many as keep its V and dM within BlockFloats, and at most one KC step
     /// of the micro-kernel, whose reduction they are.
     /// </summary>
-    private static int WeightBlockTiles(in Geometry g) => (int)Math.Clamp(BlockFloats / (E * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+    private static int WeightBlockTiles<T>(in Geometry g)
+        where T : struct, IWinogradTile => (int)Math.Clamp(BlockFloats / (E<T>() * (long)(g.C + g.K)), 8, GemmBlocking.KC);
 
     /// <summary>
     /// sums[p]: part p's accumulator (36 K C floats); work[2 p], work[2 p + 1]: its V and dM for blocks of tb tiles,
     /// tile-major slivers (<see cref="WeightGradientBlock"/>). All held by the calling thread.
     /// </summary>
-    private static void WeightGradientBuffers(int parts, in Geometry g, int tb, GemmTiling tiling, nint* sums, nint* work)
+    private static void WeightGradientBuffers<T>(int parts, in Geometry g, int tb, GemmTiling tiling, nint* sums, nint* work)
+        where T : struct, IWinogradTile
     {
         s_gradients ??= [];
         if (s_gradients.Length < parts)
@@ -241,17 +261,19 @@ internal static unsafe class Winograd
         }
         for (int p = 0; p < parts; p++)
         {
-            sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E * (long)g.K * g.C);
+            sums[p] = (nint)Scratch.Floats(ref s_gradients[p], E<T>() * (long)g.K * g.C);
         }
         PartBuffers(
             parts,
-            (long)E * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
-            (long)E * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
+            (long)E<T>() * ((g.C + tiling.NR - 1) / tiling.NR) * tb * tiling.NR,
+            (long)E<T>() * ((g.K + tiling.MR - 1) / tiling.MR) * SliverA(tb, tiling.MR),
             work);
     }
 
     /// <summary>du[e] = beta du[e] + dM[e] V[e]^T over a block's count tiles, for e0 &lt;= e &lt; e1.</summary>
-    private static void WeightGradientProducts(float* du, float* v, float* m, in Geometry g, int count, int tb, float beta, GemmTiling tiling, int e0, int e1)
+    /// <remarks>With phases, only the slivers of channels whose products at e are not all zero; AccumulateRow ignores the rest.</remarks>
+    private static void WeightGradientProducts<T>(float* du, float* v, float* m, in Geometry g, int count, int tb, float beta, GemmTiling tiling, int e0, int e1)
+        where T : struct, IWinogradTile
     {
         int mr = tiling.MR;
         int nr = tiling.NR;
@@ -260,7 +282,8 @@ internal static unsafe class Winograd
         for (int e = e0; e < e1; e++)
         {
             var c = new GemmMatrix(du + (long)e * g.K * g.C, g.C);
-            for (int j = 0; j < cSlivers; j++)
+            var (from, to) = g.Active(e, T.Alpha, PhaseSide.Inputs);
+            for (int j = from / nr; j < (to + nr - 1) / nr; j++)
             {
                 float* b = v + ((long)e * cSlivers + j) * tb * nr;
                 for (int i = 0; i < kSlivers; i++)
@@ -278,16 +301,17 @@ internal static unsafe class Winograd
     /// transformed, then turned by an 8x8 transpose so each tile's eight channels are stored as one vector.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInputByTile(float* v, float* x, in Geometry g, int t0, int count, int tb, int nr)
+    private static void TransformInputByTile<T>(float* v, float* x, in Geometry g, int t0, int count, int tb, int nr)
+        where T : struct, IWinogradTile
     {
         int cSlivers = (g.C + nr - 1) / nr;
-        var cells = stackalloc Vector256<float>[8 * 36];
+        var cells = stackalloc Vector256<float>[8 * Cells];
         var masks = stackalloc Vector256<float>[6 * 8];
         int* offsets = stackalloc int[8];
         var o = stackalloc Vector256<float>[8];
         for (int t = 0; t < count; t += 8)
         {
-            bool inside = InputLanes(g, t0, t, count, masks, offsets);
+            bool inside = InputLanes<T>(g, t0, t, count, masks, offsets);
             int lanes = Math.Min(8, count - t);
             for (int c0 = 0; c0 < cSlivers * nr; c0 += 8)
             {
@@ -297,20 +321,20 @@ internal static unsafe class Winograd
                     {
                         if (c0 + q + 2 < g.C)
                         {
-                            PrefetchInputs(x + (c0 + q + 2) * g.InputPlane, g.W, offsets);
+                            PrefetchInputs<T>(x + (c0 + q + 2) * g.InputPlane, g.W, offsets);
                         }
-                        InputTile(x + (c0 + q) * g.InputPlane, g.W, offsets, masks, inside, cells + 36 * q);
+                        InputTile<T>(x + (c0 + q) * g.InputPlane, g.W, offsets, masks, inside, cells + Cells * q);
                     }
                     else
                     {
-                        new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+                        new Span<Vector256<float>>(cells + Cells * q, Cells).Clear();
                     }
                 }
                 float* dst = v + (long)(c0 / nr) * tb * nr + (long)t * nr + c0 % nr;
-                for (int e = 0; e < E; e++)
+                for (int e = 0; e < E<T>(); e++)
                 {
                     Transpose8x8.Core(
-                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
                         out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
                     float* to = dst + (long)e * cSlivers * tb * nr;
                     for (int l = 0; l < lanes; l++)
@@ -328,18 +352,19 @@ internal static unsafe class Winograd
     /// cells past the output plane's edge read 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutputGradient(float* m, float* dy, in Geometry g, int t0, int count, int tb, int mr)
+    private static void TransformOutputGradient<T>(float* m, float* dy, in Geometry g, int t0, int count, int tb, int mr)
+        where T : struct, IWinogradTile
     {
         int kSlivers = (g.K + mr - 1) / mr;
         long plane = (long)g.OutH * g.OutW;
-        var cells = stackalloc Vector256<float>[8 * 36];
+        var cells = stackalloc Vector256<float>[8 * Cells];
         var masks = stackalloc Vector128<float>[4 * 8];
         var o = stackalloc Vector256<float>[8];
         int* lanesAt = stackalloc int[8];
         int* ys = stackalloc int[8];
         int* xs = stackalloc int[8];
         int perImage = g.TilesH * g.TilesW;
-        new Span<Vector256<float>>(cells, 8 * 36).Clear();
+        new Span<Vector256<float>>(cells, 8 * Cells).Clear();
         for (int t = 0; t < count; t += 8)
         {
             bool inside = true;
@@ -372,18 +397,18 @@ internal static unsafe class Winograd
                 {
                     if (k0 + q < g.K)
                     {
-                        GradientTile(dy + (k0 + q) * plane, g.OutW, lanesAt, masks, inside, cells + 36 * q);
+                        GradientTile<T>(dy + (k0 + q) * plane, g.OutW, lanesAt, masks, inside, cells + Cells * q);
                     }
                     else
                     {
-                        new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+                        new Span<Vector256<float>>(cells + Cells * q, Cells).Clear();
                     }
                 }
                 float* dst = m + (long)(k0 / mr) * SliverA(tb, mr) + (long)t * mr;
-                for (int e = 0; e < E; e++)
+                for (int e = 0; e < E<T>(); e++)
                 {
                     Transpose8x8.Core(
-                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
                         out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
                     // 8-wide stores in increasing tile order: each spills mr - 8 floats into the next tile's slot, which
                     // the next store overwrites; the last spills into the sliver's slack.
@@ -401,13 +426,15 @@ internal static unsafe class Winograd
     private static long SliverA(int tb, int mr) => (long)tb * mr + 8;
 
     /// <summary>
-    /// cells[6 i + j] = (A dy A^T)[i, j] for eight 4x4 tiles of one dy plane: rows through A^T first, then columns.
+    /// cells[Alpha i + j] = (A dy A^T)[i, j] for eight 4x4 tiles of one dy plane: rows through A first, then columns.
     /// Each tile's row comes in as one 4-float load (masked at the plane's edges); rows r and r + 4 share a register
     /// and a 4x4 transpose within the 128-bit lanes leaves one column of all eight tiles per vector (no gathers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientTile(float* plane, int ld, int* offsets, Vector128<float>* masks, bool inside, Vector256<float>* cells)
+    private static void GradientTile<T>(float* plane, int ld, int* offsets, Vector128<float>* masks, bool inside, Vector256<float>* cells)
+        where T : struct, IWinogradTile
     {
+        int alpha = T.Alpha;
         for (int i = 0; i < 4; i++)
         {
             float* row = plane + (long)i * ld;
@@ -419,11 +446,11 @@ internal static unsafe class Winograd
             var t1 = Avx.UnpackHigh(v0, v1);
             var t2 = Avx.UnpackLow(v2, v3);
             var t3 = Avx.UnpackHigh(v2, v3);
-            Gradient1D(Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE), cells + 6 * i, 1);
+            T.Gradient1D(Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE), cells + alpha * i, 1);
         }
-        for (int j = 0; j < 6; j++)
+        for (int j = 0; j < alpha; j++)
         {
-            Gradient1D(cells[j], cells[6 + j], cells[12 + j], cells[18 + j], cells + j, 6);
+            T.Gradient1D(cells[j], cells[alpha + j], cells[(2 * alpha) + j], cells[(3 * alpha) + j], cells + j, alpha);
         }
     }
 
@@ -432,95 +459,131 @@ internal static unsafe class Winograd
     private static Vector128<float> Row4(float* at, Vector128<float> mask, bool inside)
         => inside ? Sse.LoadVector128(at) : Avx.MaskLoad(at, mask);
 
-    /// <summary>A (6 x 4) times (y0 .. y3), into o[i * step]; o may alias the inputs' source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Gradient1D(Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3, Vector256<float>* o, int step)
-    {
-        var p = y0 + y2;
-        var q = y1 + y3;
-        var r = Fma.MultiplyAdd(Vector256.Create(4f), y2, y0);
-        var s = Fma.MultiplyAdd(Vector256.Create(8f), y3, y1 * 2f);
-        o[0] = y0;
-        o[step] = p + q;
-        o[2 * step] = p - q;
-        o[3 * step] = r + s;
-        o[4 * step] = r - s;
-        o[5 * step] = y3;
-    }
-
     /// <summary>dw[k, c] += G^T dU[k, c] G, with dU the sum of the parts' accumulators; eight channels at once.</summary>
-    private static void AccumulateWeights(float* dw, nint* sums, int parts, int kCount, int cCount)
+    private static void AccumulateWeights<T>(float* dw, nint* sums, int parts, in Geometry g)
+        where T : struct, IWinogradTile
     {
         nint dwp = (nint)dw, sp = (nint)sums;
-        Run(kCount, k => AccumulateRow((float*)dwp, (nint*)sp, parts, kCount, cCount, k), (long)kCount * cCount >= ParallelPairs);
+        var geometry = g;
+        Run(g.K, k => AccumulateRow<T>((float*)dwp, (nint*)sp, parts, geometry, k), (long)g.K * g.C >= ParallelPairs);
     }
 
-    /// <summary>Row k of <see cref="AccumulateWeights"/>.</summary>
-    private static void AccumulateRow(float* dw, nint* sums, int parts, int kCount, int cCount, int k)
+    /// <summary>
+    /// Row k of <see cref="AccumulateWeights{T}"/>: dw is (K, C, R, R), or with phases on the inputs the 3x3 stride-2
+    /// kernel (K, C / 4, 3, 3) that each phase's 2x2 taps belong to (<see cref="WinogradStride2.Tap"/>); the phases'
+    /// cells whose products were skipped are read as zero.
+    /// </summary>
+    private static void AccumulateRow<T>(float* dw, nint* sums, int parts, in Geometry g, int k)
+        where T : struct, IWinogradTile
     {
-        long perE = (long)kCount * cCount;
-        var u = stackalloc Vector256<float>[36];
+        int alpha = T.Alpha;
+        int r = T.R;
+        long perE = (long)g.K * g.C;
+        bool phased = g.Phases == PhaseSide.Inputs;
+        int group = phased ? g.C / 4 : g.C;
+        var u = stackalloc Vector256<float>[Cells];
         float* outs = stackalloc float[9 * 8];
-        for (int c0 = 0; c0 < cCount; c0 += 8)
+        var channels = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        int* taps = stackalloc int[16];
+        if (phased)
         {
-            int lanes = Math.Min(8, cCount - c0);
-            for (int e = 0; e < E; e++)
+            WinogradStride2.Taps(taps);
+        }
+        for (int c0 = 0; c0 < g.C; c0 += 8)
+        {
+            int lanes = Math.Min(8, g.C - c0);
+            for (int e = 0; e < E<T>(); e++)
             {
                 var sum = Vector256<float>.Zero;
                 for (int p = 0; p < parts; p++)
                 {
-                    float* at = (float*)sums[p] + e * perE + (long)k * cCount + c0;
+                    float* at = (float*)sums[p] + e * perE + (long)k * g.C + c0;
                     sum += lanes == 8 ? Avx.LoadVector256(at) : SimdDriver.LoadTail(at, lanes);
+                }
+                if (phased)
+                {
+                    // Unwritten accumulators may hold anything, NaN included, so they are masked, not multiplied by 0.
+                    var (from, to) = g.Active(e, alpha, PhaseSide.Inputs);
+                    if (c0 < from || c0 + 8 > to)
+                    {
+                        sum = Avx.And(sum, InRange(Avx2.Add(channels, Vector256.Create(c0 - from)), to - from));
+                    }
                 }
                 u[e] = sum;
             }
-            // G^T u G: columns through G^T first (6 rows of 3), then rows.
-            for (int j = 0; j < 6; j++)
+            // G^T u G: columns through G^T first (Alpha rows of R), then rows.
+            for (int j = 0; j < alpha; j++)
             {
-                Filter1D(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], u + j, 6);
+                T.Filter1D(
+                    u[j], u[alpha + j], u[(2 * alpha) + j], u[(3 * alpha) + j], u[(4 * alpha) + j],
+                    alpha > 5 ? u[(5 * alpha) + j] : default, u + j, alpha);
             }
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < r; i++)
             {
-                Filter1D(u[6 * i], u[6 * i + 1], u[6 * i + 2], u[6 * i + 3], u[6 * i + 4], u[6 * i + 5], u + 6 * i, 1);
-                for (int j = 0; j < 3; j++)
+                var row = u + (alpha * i);
+                T.Filter1D(row[0], row[1], row[2], row[3], row[4], alpha > 5 ? row[5] : default, row, 1);
+                for (int j = 0; j < r; j++)
                 {
-                    Avx.Store(outs + (3 * i + j) * 8, u[6 * i + j]);
+                    Avx.Store(outs + ((r * i) + j) * 8, row[j]);
                 }
             }
             for (int l = 0; l < lanes; l++)
             {
-                float* w = dw + ((long)k * cCount + c0 + l) * 9;
-                for (int rq = 0; rq < 9; rq++)
+                int c = c0 + l;
+                if (!phased)
                 {
-                    w[rq] += outs[rq * 8 + l];
+                    float* w = dw + ((long)k * g.C + c) * r * r;
+                    for (int rq = 0; rq < r * r; rq++)
+                    {
+                        w[rq] += outs[rq * 8 + l];
+                    }
+                    continue;
+                }
+                int* phase = taps + (4 * (c / group));
+                float* kernel = dw + ((long)k * group + (c % group)) * 9;
+                for (int t = 0; t < 4; t++)
+                {
+                    if (phase[t] >= 0)
+                    {
+                        kernel[phase[t]] += outs[(t * 8) + l];
+                    }
                 }
             }
         }
     }
 
-    /// <summary>G^T (3 x 6) times (u0 .. u5), into o[i * step]; o may alias the inputs' source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Filter1D(
-        Vector256<float> u0, Vector256<float> u1, Vector256<float> u2, Vector256<float> u3, Vector256<float> u4,
-        Vector256<float> u5, Vector256<float>* o, int step)
-    {
-        var p = u1 + u2;
-        var q = u3 + u4;
-        var sixth = Vector256.Create(1f / 6);
-        o[0] = Fma.MultiplyAdd(Vector256.Create(0.25f), u0, Fma.MultiplyAdd(Vector256.Create(1f / 24), q, -(p * sixth)));
-        o[step] = Fma.MultiplyAdd(Vector256.Create(1f / 12), u3 - u4, (u2 - u1) * sixth);
-        o[2 * step] = Fma.MultiplyAdd(sixth, q - p, u5);
-    }
-
     /// <summary>
     /// The tiling of one convolution: 4x4 output tiles, row-major within an image, images one after another. A
-    /// tile's 6x6 input starts at (4 ty - pad, 4 tx - pad) and may hang over the plane's edge, where it reads zeros.
+    /// tile's Alpha x Alpha input starts at (4 ty - pad, 4 tx - pad) and may hang over the plane's edge (past the
+    /// bottom and right too, however small OutH and OutW leave the plane), where it reads zeros.
     /// </summary>
-    private readonly record struct Geometry(int N, int C, int K, int H, int W, int Pad, int OutH, int OutW)
+    internal readonly record struct Geometry(int N, int C, int K, int H, int W, int Pad, int OutH, int OutW)
     {
         public Geometry(in Conv2dShape s)
             : this(s.N, s.C, s.K, s.H, s.W, s.Pad, s.OutH, s.OutW)
         {
+        }
+
+        /// <summary>Which side's channels are the four stride-2 phases of WinogradStride2, in its order, a quarter each.</summary>
+        public PhaseSide Phases { get; init; }
+
+        /// <summary>
+        /// The channels of one side (all of them unless it holds the phases) whose products at cell e are not all zero:
+        /// a phase of even rows has one kernel row, whose transform is zero in one row of cells (row 0 of the forward's
+        /// and weight gradient's, Alpha - 1 of backward data's flipped kernels), and likewise for columns;
+        /// WinogradStride2 orders the phases so that the others lie together.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public (int From, int To) Active(int e, int alpha, PhaseSide side)
+        {
+            int channels = side == PhaseSide.Outputs ? K : C;
+            if (Phases != side)
+            {
+                return (0, channels);
+            }
+            int zero = side == PhaseSide.Inputs ? 0 : alpha - 1;
+            var (first, last) = WinogradStride2.ActivePhases(e / alpha == zero, e % alpha == zero);
+            return (first * (channels / 4), last * (channels / 4));
         }
 
         public int TilesH => (OutH + 3) / 4;
@@ -545,16 +608,17 @@ internal static unsafe class Winograd
     /// the 512 KiB L2 with all of U read from L3 once per block; with more channels, U (36 K C floats, 38 MB at
     /// 512) must be reused over many tiles, so blocks grow to what the L3 holds, one or more per thread.
     /// </summary>
-    private static (int Tiles, int Blocks) Blocks(in Geometry g, int nr)
+    private static (int Tiles, int Blocks) Blocks<T>(in Geometry g, int nr)
+        where T : struct, IWinogradTile
     {
         int channels = g.C + g.K;
         if (channels <= 256)
         {
-            int tb = Math.Max(nr, (int)(L2Floats / (E * (long)channels)) / nr * nr);
+            int tb = Math.Max(nr, (int)(L2Floats / (E<T>() * (long)channels)) / nr * nr);
             return (tb, (g.Tiles + tb - 1) / tb);
         }
         int threads = Environment.ProcessorCount;
-        int most = (int)Math.Max(8, BlockFloats / (E * (long)channels));
+        int most = (int)Math.Max(8, BlockFloats / (E<T>() * (long)channels));
         for (int split = threads; ; split += threads)
         {
             int tb = (g.Tiles + split - 1) / split;
@@ -569,10 +633,15 @@ internal static unsafe class Winograd
     /// u gets U[e] = (G g G^T)[e] for every (k, c) in the micro-kernel's packed A layout: per e, slivers of mr
     /// output channels, each c-major with mr floats per c; rows past K are zero. Eight channels at once, in parallel
     /// over k: at 512 x 512 channels a scalar float64 version took 58 ms, as long as the GEMMs it feeds. With
-    /// <paramref name="swapped"/>, g[k, c] is w[c, k] flipped (w stored (C, K, 3, 3)): backward data's kernels.
+    /// <paramref name="swapped"/>, g[k, c] is w[c, k] flipped (w stored (C, K, R, R)): backward data's kernels.
     /// </summary>
-    private static void TransformWeights(float* u, float* w, int kCount, int cCount, int mr, bool swapped)
+    /// <remarks>With phases, the (e, channels) whose products Multiply skips are not stored.</remarks>
+    private static void TransformWeights<T>(float* u, float* w, in Geometry geometry, int mr, bool swapped)
+        where T : struct, IWinogradTile
     {
+        var g = geometry;
+        int kCount = g.K;
+        int cCount = g.C;
         int kSlivers = (kCount + mr - 1) / mr;
         long perE = (long)kSlivers * mr * cCount;
         nint up = (nint)u, wp = (nint)w;
@@ -580,15 +649,18 @@ internal static unsafe class Winograd
         // row k at a time (one float in every mr), the 38 MB of U at 512 channels took 3% of the b = 8 step.
         void Sliver(int sliver)
         {
-            var cells = stackalloc Vector256<float>[8 * 36];
+            var cells = stackalloc Vector256<float>[8 * Cells];
             var o = stackalloc Vector256<float>[8];
             int rows = Math.Min(mr, kCount - sliver * mr);
-            // Eight channels' kernels lie 9 floats apart, or a whole row of w apart when swapped.
-            int stride = swapped ? 9 * kCount : 9;
+            int r = T.R;
+            int rr = r * r;
+            int alpha = T.Alpha;
+            // Eight channels' kernels lie R x R floats apart, or a whole row of w apart when swapped.
+            int stride = swapped ? rr * kCount : rr;
             var taps = Avx2.MultiplyLow(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(stride));
             for (int q = rows; q < 8; q++)
             {
-                new Span<Vector256<float>>(cells + 36 * q, 36).Clear();
+                new Span<Vector256<float>>(cells + Cells * q, Cells).Clear();
             }
             for (int c0 = 0; c0 < cCount; c0 += 8)
             {
@@ -598,27 +670,36 @@ internal static unsafe class Winograd
                 for (int q = 0; q < rows; q++)
                 {
                     int k = sliver * mr + q;
-                    float* g = (float*)wp + (swapped ? (long)c0 * kCount + k : (long)k * cCount + c0) * 9;
-                    var kc = cells + 36 * q;
-                    // G g: 6 x 3 from the kernel's columns, then (G g) G^T: 6 x 6 from its rows. Tap i of g is, when
-                    // swapped, tap 8 - i of the stored kernel (flipped).
-                    for (int t = 0; t < 3; t++)
+                    float* g = (float*)wp + (swapped ? (long)c0 * kCount + k : (long)k * cCount + c0) * rr;
+                    var kc = cells + Cells * q;
+                    // G g: Alpha x R from the kernel's columns, then (G g) G^T: Alpha x Alpha from its rows. Tap i of g
+                    // is, when swapped, tap R R - 1 - i of the stored kernel (flipped).
+                    for (int t = 0; t < r; t++)
                     {
-                        int t0 = swapped ? 8 - t : t, t1 = swapped ? 5 - t : 3 + t, t2 = swapped ? 2 - t : 6 + t;
-                        Kernel1D(Avx2.GatherVector256(g + t0, at, 4), Avx2.GatherVector256(g + t1, at, 4), Avx2.GatherVector256(g + t2, at, 4), kc + t, 6);
+                        int t0 = swapped ? rr - 1 - t : t, t1 = swapped ? rr - 1 - r - t : r + t, t2 = swapped ? rr - 1 - (2 * r) - t : (2 * r) + t;
+                        T.Kernel1D(
+                            Avx2.GatherVector256(g + t0, at, 4), Avx2.GatherVector256(g + t1, at, 4),
+                            r > 2 ? Avx2.GatherVector256(g + t2, at, 4) : default, kc + t, alpha);
                     }
-                    for (int i = 0; i < 6; i++)
+                    for (int i = 0; i < alpha; i++)
                     {
-                        Kernel1D(kc[6 * i], kc[6 * i + 1], kc[6 * i + 2], kc + 6 * i, 1);
+                        var row = kc + (alpha * i);
+                        T.Kernel1D(row[0], row[1], r > 2 ? row[2] : default, row, 1);
                     }
                 }
                 float* dst = (float*)up + (long)sliver * mr * cCount + (long)c0 * mr;
-                for (int e = 0; e < E; e++)
+                for (int e = 0; e < E<T>(); e++)
                 {
+                    var (cFrom, cTo) = g.Active(e, alpha, PhaseSide.Inputs);
+                    var (kFrom, kTo) = g.Active(e, alpha, PhaseSide.Outputs);
+                    if (c0 + count <= cFrom || c0 >= cTo || sliver * mr + rows <= kFrom || sliver * mr >= kTo)
+                    {
+                        continue;
+                    }
                     // Lane l of o[l]: channel c0 + l's mr rows. 8-wide stores in increasing order: each spills 8 - mr
                     // floats into the next channel's slot, which the next store overwrites; the last stores mr floats.
                     Transpose8x8.Core(
-                        cells[e], cells[36 + e], cells[72 + e], cells[108 + e], cells[144 + e], cells[180 + e], cells[216 + e], cells[252 + e],
+                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
                         out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
                     float* to = dst + e * perE;
                     for (int l = 0; l < count - 1; l++)
@@ -648,47 +729,33 @@ internal static unsafe class Winograd
         Sse.StoreLow(to + 4, v.GetUpper());
     }
 
-    /// <summary>G (6 x 3) times (g0, g1, g2), into o[i * step]; o may alias the inputs' source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel1D(Vector256<float> g0, Vector256<float> g1, Vector256<float> g2, Vector256<float>* o, int step)
-    {
-        var p = g0 + g2;
-        var q = Fma.MultiplyAdd(g0, Vector256.Create(1f / 24), g2 * (1f / 6));
-        var r = g1 * (1f / 12);
-        o[0] = g0 * 0.25f;
-        o[step] = (p + g1) * (-1f / 6);
-        o[2 * step] = (p - g1) * (-1f / 6);
-        o[3 * step] = q + r;
-        o[4 * step] = q - r;
-        o[5 * step] = g2;
-    }
-
     /// <summary>
     /// v gets V[e] = (B^T d B)[e] of tiles t0 .. t0+count for every channel, in the micro-kernel's packed B
     /// layout: per e, slivers of nr tiles, each c-major with nr floats per c. Eight tiles go through at once,
     /// one per lane; lanes past count repeat the last tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput(float* v, float* x, in Geometry g, int t0, int count, int nr)
+    private static void TransformInput<T>(float* v, float* x, in Geometry g, int t0, int count, int nr)
+        where T : struct, IWinogradTile
     {
         int slivers = (count + nr - 1) / nr;
         long perE = (long)slivers * nr * g.C;
-        var cells = stackalloc Vector256<float>[36];
+        var cells = stackalloc Vector256<float>[Cells];
         var masks = stackalloc Vector256<float>[6 * 8];
         int* offsets = stackalloc int[8];
         for (int t = 0; t < count; t += 8)
         {
-            bool inside = InputLanes(g, t0, t, count, masks, offsets);
+            bool inside = InputLanes<T>(g, t0, t, count, masks, offsets);
             float* dst = v + (long)(t / nr) * nr * g.C + t % nr;
             for (int c = 0; c < g.C; c++)
             {
                 if (c + 2 < g.C)
                 {
-                    PrefetchInputs(x + (c + 2) * g.InputPlane, g.W, offsets);
+                    PrefetchInputs<T>(x + (c + 2) * g.InputPlane, g.W, offsets);
                 }
-                InputTile(x + c * g.InputPlane, g.W, offsets, masks, inside, cells);
+                InputTile<T>(x + c * g.InputPlane, g.W, offsets, masks, inside, cells);
                 float* to = dst + (long)c * nr;
-                for (int e = 0; e < E; e++)
+                for (int e = 0; e < E<T>(); e++)
                 {
                     Avx.Store(to + e * perE, cells[e]);
                 }
@@ -702,12 +769,13 @@ internal static unsafe class Winograd
     /// 4 and 7 cover the rows' lines when the tiles share a tile row; prefetches never fault, so hanging lanes are fine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchInputs(float* plane, int ld, int* offsets)
+    private static void PrefetchInputs<T>(float* plane, int ld, int* offsets)
+        where T : struct, IWinogradTile
     {
         float* a = plane + offsets[0];
         float* b = plane + offsets[4];
-        float* c = plane + offsets[7] + 5;
-        for (int i = 0; i < 6; i++)
+        float* c = plane + offsets[7] + T.Alpha - 1;
+        for (int i = 0; i < T.Alpha; i++)
         {
             Sse.Prefetch0(a + i * ld);
             Sse.Prefetch0(b + i * ld);
@@ -720,8 +788,10 @@ internal static unsafe class Winograd
     /// past count repeating the last tile. Returns whether every lane's six rows can be read 8 floats wide inside the
     /// plane; if not, masks[8 i + l] gets the floats of lane l's row i that lie inside (none where the row does not).
     /// </summary>
-    private static bool InputLanes(in Geometry g, int t0, int t, int count, Vector256<float>* masks, int* offsets)
+    private static bool InputLanes<T>(in Geometry g, int t0, int t, int count, Vector256<float>* masks, int* offsets)
+        where T : struct, IWinogradTile
     {
+        int alpha = T.Alpha;
         int* ys = stackalloc int[8];
         int* xs = stackalloc int[8];
         bool inside = true;
@@ -731,16 +801,16 @@ internal static unsafe class Winograd
             offsets[l] = (int)(n * g.C * g.InputPlane) + oy * g.W + ox;
             ys[l] = oy;
             xs[l] = ox;
-            inside &= oy >= 0 && ox >= 0 && oy + 6 <= g.H && ox + 8 <= g.W;
+            inside &= oy >= 0 && ox >= 0 && oy + alpha <= g.H && ox + 8 <= g.W;
         }
         if (!inside)
         {
             var columns = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
             for (int l = 0; l < 8; l++)
             {
-                // Columns 6 and 7 are loaded but not used: masked off, they cannot fault past the tensor's end.
-                var row = Avx.And(InRange(Avx2.Add(Vector256.Create(xs[l]), columns), g.W), InRange(columns, 6));
-                for (int i = 0; i < 6; i++)
+                // Columns from Alpha on are loaded but not used: masked off, they cannot fault past the tensor's end.
+                var row = Avx.And(InRange(Avx2.Add(Vector256.Create(xs[l]), columns), g.W), InRange(columns, alpha));
+                for (int i = 0; i < alpha; i++)
                 {
                     int y = ys[l] + i;
                     masks[8 * i + l] = y >= 0 && y < g.H ? row : Vector256<float>.Zero;
@@ -756,14 +826,16 @@ internal static unsafe class Winograd
         => Avx2.AndNot(Avx2.CompareGreaterThan(Vector256<int>.Zero, p), Avx2.CompareGreaterThan(Vector256.Create(size), p)).AsSingle();
 
     /// <summary>
-    /// cells[6 i + j] = (B^T d B)[i, j] for eight tiles of one input plane: rows through B first, then columns. Each
-    /// row i comes in as one 8-float load per tile (masked at the plane's edges), turned by an 8x8 transpose into
-    /// six vectors of one column each: on Zen 3 that ran faster than the 36 gathers it replaced.
+    /// cells[Alpha i + j] = (B^T d B)[i, j] for eight tiles of one input plane: rows through B first, then columns.
+    /// Each row i comes in as one 8-float load per tile (masked at the plane's edges), turned by an 8x8 transpose into
+    /// Alpha vectors of one column each: on Zen 3 that ran faster than the 36 gathers it replaced.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTile(float* plane, int ld, int* offsets, Vector256<float>* masks, bool inside, Vector256<float>* cells)
+    private static void InputTile<T>(float* plane, int ld, int* offsets, Vector256<float>* masks, bool inside, Vector256<float>* cells)
+        where T : struct, IWinogradTile
     {
-        for (int i = 0; i < 6; i++)
+        int alpha = T.Alpha;
+        for (int i = 0; i < alpha; i++)
         {
             float* row = plane + (long)i * ld;
             var m = masks + 8 * i;
@@ -773,11 +845,13 @@ internal static unsafe class Winograd
                 Row(row + offsets[4], m[4], inside), Row(row + offsets[5], m[5], inside),
                 Row(row + offsets[6], m[6], inside), Row(row + offsets[7], m[7], inside),
                 out var d0, out var d1, out var d2, out var d3, out var d4, out var d5, out _, out _);
-            Input1D(d0, d1, d2, d3, d4, d5, cells + 6 * i, 1);
+            T.Input1D(d0, d1, d2, d3, d4, d5, cells + (alpha * i), 1);
         }
-        for (int j = 0; j < 6; j++)
+        for (int j = 0; j < alpha; j++)
         {
-            Input1D(cells[j], cells[6 + j], cells[12 + j], cells[18 + j], cells[24 + j], cells[30 + j], cells + j, 6);
+            T.Input1D(
+                cells[j], cells[alpha + j], cells[(2 * alpha) + j], cells[(3 * alpha) + j], cells[(4 * alpha) + j],
+                alpha > 5 ? cells[(5 * alpha) + j] : default, cells + j, alpha);
         }
     }
 
@@ -786,44 +860,36 @@ internal static unsafe class Winograd
     private static Vector256<float> Row(float* at, Vector256<float> mask, bool inside)
         => inside ? Avx.LoadVector256(at) : Avx.MaskLoad(at, mask);
 
-    /// <summary>B^T (6 x 6) times (d0 .. d5), into o[i * step]; o may alias the inputs' source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Input1D(
-        Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float> d4,
-        Vector256<float> d5, Vector256<float>* o, int step)
-    {
-        var four = Vector256.Create(4f);
-        var five = Vector256.Create(5f);
-        var t1 = Fma.MultiplyAddNegated(four, d2, d4);
-        var t2 = Fma.MultiplyAddNegated(four, d1, d3);
-        var t3 = d4 - d2;
-        var t4 = (d3 - d1) * 2f;
-        o[0] = Fma.MultiplyAdd(four, d0, Fma.MultiplyAddNegated(five, d2, d4));
-        o[step] = t1 + t2;
-        o[2 * step] = t1 - t2;
-        o[3 * step] = t3 + t4;
-        o[4 * step] = t3 - t4;
-        o[5 * step] = Fma.MultiplyAdd(four, d1, Fma.MultiplyAddNegated(five, d3, d5));
-    }
-
-    /// <summary>M[e] (K x cols, row-major) = U[e] V[e] for all 36 e, on the GEMM micro-kernel, C in KC steps.</summary>
-    private static void Multiply(float* m, float* u, float* v, in Geometry g, int cols, GemmTiling tiling)
+    /// <summary>
+    /// M[e] (K x cols, row-major) = U[e] V[e] for every e, on the GEMM micro-kernel, C in KC steps. With phases, only
+    /// over the channels whose products are not all zero: the inputs' as the sum's range, the outputs' as the rows,
+    /// the others' rows of M[e] cleared.
+    /// </summary>
+    private static void Multiply<T>(float* m, float* u, float* v, in Geometry g, int cols, GemmTiling tiling)
+        where T : struct, IWinogradTile
     {
         int mr = tiling.MR;
         int nr = tiling.NR;
         int kSlivers = (g.K + mr - 1) / mr;
         long uPerE = (long)kSlivers * mr * g.C;
         long vPerE = (long)cols * g.C;
-        for (int e = 0; e < E; e++)
+        for (int e = 0; e < E<T>(); e++)
         {
-            var c = new GemmMatrix(m + (long)e * g.K * cols, cols);
-            for (int pc = 0; pc < g.C; pc += GemmBlocking.KC)
+            float* me = m + (long)e * g.K * cols;
+            var c = new GemmMatrix(me, cols);
+            var (cFrom, cTo) = g.Active(e, T.Alpha, PhaseSide.Inputs);
+            var (kFrom, kTo) = g.Active(e, T.Alpha, PhaseSide.Outputs);
+            kFrom = kFrom / mr * mr;
+            kTo = Math.Min(g.K, (kTo + mr - 1) / mr * mr);
+            new Span<float>(me, kFrom * cols).Clear();
+            new Span<float>(me + (long)kTo * cols, (g.K - kTo) * cols).Clear();
+            for (int pc = cFrom; pc < cTo; pc += GemmBlocking.KC)
             {
-                int kc = Math.Min(GemmBlocking.KC, g.C - pc);
-                float beta = pc == 0 ? 0f : 1f;
+                int kc = Math.Min(GemmBlocking.KC, cTo - pc);
+                float beta = pc == cFrom ? 0f : 1f;
                 // U[e] is up to 1 MiB (512 channels), V[e] of a block at most a few hundred KiB: each U sliver is
                 // read once and stays in L1 while the block's V slivers stream from L2 past it.
-                for (int i = 0; i < g.K; i += mr)
+                for (int i = kFrom; i < kTo; i += mr)
                 {
                     float* a = u + e * uPerE + (long)i * g.C + (long)pc * mr;
                     for (int j = 0; j < cols; j += nr)
@@ -841,11 +907,13 @@ internal static unsafe class Winograd
     /// or added to y with <paramref name="accumulate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(float* y, float* m, in Geometry g, int t0, int count, int cols, bool accumulate)
+    private static void TransformOutput<T>(float* y, float* m, in Geometry g, int t0, int count, int cols, bool accumulate)
+        where T : struct, IWinogradTile
     {
+        int alpha = T.Alpha;
         long perE = (long)g.K * cols;
         long plane = (long)g.OutH * g.OutW;
-        var cells = stackalloc Vector256<float>[36];
+        var cells = stackalloc Vector256<float>[Cells];
         var tl = stackalloc Vector256<float>[8];
         long* bases = stackalloc long[count];
         int* heights = stackalloc int[count];
@@ -871,25 +939,27 @@ internal static unsafe class Winograd
             {
                 int lanes = Math.Min(8, count - t);
                 float* src = m + (long)k * cols + t;
-                for (int j = 0; j < 6; j++)
+                for (int j = 0; j < alpha; j++)
                 {
-                    Output1D(
-                        Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (6 + j) * perE),
-                        Avx.LoadVector256(src + (12 + j) * perE), Avx.LoadVector256(src + (18 + j) * perE),
-                        Avx.LoadVector256(src + (24 + j) * perE), Avx.LoadVector256(src + (30 + j) * perE),
-                        cells + j, 6);
+                    T.Output1D(
+                        Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (alpha + j) * perE),
+                        Avx.LoadVector256(src + ((2 * alpha) + j) * perE), Avx.LoadVector256(src + ((3 * alpha) + j) * perE),
+                        Avx.LoadVector256(src + ((4 * alpha) + j) * perE),
+                        alpha > 5 ? Avx.LoadVector256(src + ((5 * alpha) + j) * perE) : default,
+                        cells + j, alpha);
                 }
                 for (int i = 0; i < 4; i++)
                 {
-                    Output1D(cells[6 * i], cells[6 * i + 1], cells[6 * i + 2], cells[6 * i + 3], cells[6 * i + 4], cells[6 * i + 5], cells + 6 * i, 1);
+                    var row = cells + (alpha * i);
+                    T.Output1D(row[0], row[1], row[2], row[3], row[4], alpha > 5 ? row[5] : default, row, 1);
                 }
                 // Lanes to tiles: rows 0-1 of every tile, then rows 2-3, each lane's 8 floats as two 4-float rows.
                 float* yk = y + k * plane;
                 for (int half = 0; half < 2; half++)
                 {
-                    var r = cells + 12 * half;
+                    var r = cells + (2 * alpha * half);
                     Transpose8x8.Core(
-                        r[0], r[1], r[2], r[3], r[6], r[7], r[8], r[9],
+                        r[0], r[1], r[2], r[3], r[alpha], r[alpha + 1], r[alpha + 2], r[alpha + 3],
                         out tl[0], out tl[1], out tl[2], out tl[3], out tl[4], out tl[5], out tl[6], out tl[7]);
                     for (int l = 0; l < lanes; l++)
                     {
@@ -923,19 +993,4 @@ internal static unsafe class Winograd
         }
     }
 
-    /// <summary>A^T (4 x 6) times (m0 .. m5), into o[i * step]; o may alias the inputs' source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Output1D(
-        Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4,
-        Vector256<float> m5, Vector256<float>* o, int step)
-    {
-        var a = m1 + m2;
-        var b = m1 - m2;
-        var c = m3 + m4;
-        var d = m3 - m4;
-        o[0] = m0 + a + c;
-        o[step] = Fma.MultiplyAdd(Vector256.Create(2f), d, b);
-        o[2 * step] = Fma.MultiplyAdd(Vector256.Create(4f), c, a);
-        o[3 * step] = Fma.MultiplyAdd(Vector256.Create(8f), d, b) + m5;
-    }
 }

@@ -22,7 +22,7 @@ public abstract class Conv2dConformance(
 {
     /// <summary>TF32's bound on the tensor cores; Winograd's where the cpu backend takes that path; else GEMM's.</summary>
     private Tolerance Band(in Conv2dShape s, ReadOnlySpan<double> expected)
-        => tf32 ? Tol.Tf32 : K is CpuKernels cpu && cpu.RoutesToWinograd(s) ? Tol.Winograd(expected) : Tol.Gemm;
+        => tf32 ? Tol.Tf32 : K is CpuKernels cpu && (cpu.RoutesToWinograd(s) || cpu.RoutesToWinogradStride2(s)) ? Tol.Winograd(expected) : Tol.Gemm;
 
     /// <summary>The backend with this class's choices pinned (the backend is shared, so they are set per call).</summary>
     private IKernels Conv

@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace EmpSsl.Kernels.Cpu;
+
+/// <summary>
+/// 3x3 stride-2 convolutions with padding 1 by Winograd, on the four phases of x. Row 2 o + r - 1 of x is, for
+/// r = 1, row o of the even rows, and for r = 0 and 2, rows o - 1 and o of the odd rows; columns likewise. So with
+/// the phases of x stored as 4 C channels, xq (N, 4 C, ceil(H / 2), ceil(W / 2)), the convolution is a stride-1 2x2
+/// one over xq, padded one row and column before: a 2x2 kernel per phase holding the 3x3 kernel's taps of that
+/// parity (one, two or four of them; <see cref="Tap"/>), and zeros. Winograd F(4x4, 2x2) runs it on the machinery
+/// of the stride-1 F(4x4, 3x3) (Winograd.cs). A kernel with one tap per side has a zero transform in one row or
+/// column of the 5x5 cells, and the phases are stored in the order (even, even), (odd, even), (odd, odd),
+/// (even, odd), so that at every cell the phases whose products are not zero lie together: the GEMMs skip the
+/// others, and a tile costs 16 + 20 + 20 + 25 = 81 multiply-adds per (k, c) pair instead of the direct 144.
+///   forward          y = the 2x2 convolution of xq with the phases' kernels w' (K, 4 C, 2, 2)
+///   backward data    dxq = its data gradient (Winograd's backward data: dy with w' swapped and flipped), then
+///                    interleaved into dx
+///   backward weight  the weight gradient of w' over (dy, xq), each phase's taps added into dw where they came from
+/// </summary>
+internal static unsafe class WinogradStride2
+{
+    // The calling thread's work arrays (Scratch): the phases of x or of dx, and w'.
+    [ThreadStatic]
+    private static float[]? s_phases;
+
+    [ThreadStatic]
+    private static float[]? s_kernels;
+
+    /// <summary>3x3, stride 2, padding 1 on AVX2 + FMA, with the phases small enough for Winograd's 32-bit offsets.</summary>
+    public static bool Supports(in Conv2dShape s)
+        => s.R == 3 && s.Stride == 2 && s.Pad == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
+            && (long)s.N * 4 * s.C * Half(s.H) * Half(s.W) < int.MaxValue && (long)s.N * s.K * s.OutH * s.OutW < int.MaxValue;
+
+    /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
+    public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
+    {
+        float* xq = Split(x, s);
+        float* wq = Kernels(w, s);
+        Winograd.Forward<Tile4x4K2>(y, xq, wq, Geometry(s), tiling, swapped: false, accumulate: false);
+    }
+
+    /// <summary>dx (N, C, H, W) = the gradient through x: written, or added to with <paramref name="accumulate"/>.</summary>
+    public static void BackwardData(float* dx, float* dy, float* w, in Conv2dShape s, GemmTiling tiling, bool accumulate = false)
+    {
+        int hh = Half(s.H);
+        int wh = Half(s.W);
+        float* dxq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * hh * wh);
+        float* wq = Kernels(w, s);
+        // The 2x2 convolution's backward data: dy with w' swapped and flipped, padded one row and column after.
+        var g = new Winograd.Geometry(s.N, s.K, 4 * s.C, s.OutH, s.OutW, 0, hh, wh) { Phases = PhaseSide.Outputs };
+        Winograd.Forward<Tile4x4K2>(dxq, dy, wq, g, tiling, swapped: true, accumulate: false);
+        Merge(dx, dxq, s, accumulate);
+    }
+
+    /// <summary>dw (K, C, 3, 3) += the weight gradient.</summary>
+    public static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling)
+        => BackwardWeight(dw, dy, x, s, tiling, Winograd.SharesBlocks(Geometry(s)));
+
+    /// <summary>As above, with the blocks of tiles shared between the threads or a fixed share per thread (tests pin both).</summary>
+    internal static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling, bool sharedBlocks)
+    {
+        float* xq = Split(x, s);
+        Winograd.BackwardWeight<Tile4x4K2>(dw, dy, xq, Geometry(s), tiling, sharedBlocks);
+    }
+
+    /// <summary>The phases' row and column parities (a, b), in the order their channels are stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (int A, int B) Parities(int phase) => phase switch
+    {
+        0 => (0, 0),
+        1 => (1, 0),
+        2 => (1, 1),
+        _ => (0, 1),
+    };
+
+    /// <summary>
+    /// The 3x3 kernel's row (or column) that tap i of the 2x2 kernel of a phase of this parity holds, or -1 for none:
+    /// tap 0 reads the phase's row o - 1, tap 1 its row o.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Tap(int parity, int i) => parity == 0 ? (i == 1 ? 1 : -1) : 2 * i;
+
+    /// <summary>taps[4 p + 2 i + j]: the 3x3 tap (3 r + s) that tap (i, j) of phase p's 2x2 kernel holds, or -1.</summary>
+    public static void Taps(int* taps)
+    {
+        for (int p = 0; p < 4; p++)
+        {
+            var (a, b) = Parities(p);
+            for (int t = 0; t < 4; t++)
+            {
+                int ti = Tap(a, t >> 1);
+                int tj = Tap(b, t & 1);
+                taps[(4 * p) + t] = ti >= 0 && tj >= 0 ? (3 * ti) + tj : -1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The phases [First, Last) whose kernels' transforms are not zero at a cell in the zero row and/or column: only
+    /// odd rows' phases have a tap there on rows, only odd columns' on columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (int First, int Last) ActivePhases(bool zeroRow, bool zeroColumn) => (zeroRow, zeroColumn) switch
+    {
+        (false, false) => (0, 4),
+        (true, false) => (1, 3),
+        (false, true) => (2, 4),
+        _ => (2, 3),
+    };
+
+    /// <summary>The forward's 2x2 convolution over the phases: padded one row and column before, and zeros after.</summary>
+    private static Winograd.Geometry Geometry(in Conv2dShape s)
+        => new(s.N, 4 * s.C, s.K, Half(s.H), Half(s.W), 1, s.OutH, s.OutW) { Phases = PhaseSide.Inputs };
+
+    private static int Half(int n) => (n + 1) / 2;
+
+    /// <summary>w' (K, 4 C, 2, 2) in this thread's work array: each phase's taps of w (Tap), zeros elsewhere; split over the cores by k.</summary>
+    private static float* Kernels(float* w, in Conv2dShape s)
+    {
+        float* wq = Scratch.Floats(ref s_kernels, (long)s.K * 4 * s.C * 4);
+        nint wqP = (nint)wq, wP = (nint)w;
+        int channels = s.C;
+        SimdDriver.ForPlanes(s.K, k =>
+        {
+            int* taps = stackalloc int[16];
+            Taps(taps);
+            for (int p = 0; p < 4; p++)
+            {
+                float* from = (float*)wP + (long)k * channels * 9;
+                float* to = (float*)wqP + ((long)k * 4 + p) * channels * 4;
+                int* tap = taps + (4 * p);
+                for (int c = 0; c < channels; c++, from += 9, to += 4)
+                {
+                    for (int t = 0; t < 4; t++)
+                    {
+                        to[t] = tap[t] >= 0 ? from[tap[t]] : 0f;
+                    }
+                }
+            }
+        });
+        return wq;
+    }
+
+    /// <summary>xq (N, 4 C, Hh, Wh) in this thread's work array: phase (a, b) of channel c holds x's (2 i + a, 2 j + b), zero past x.</summary>
+    private static float* Split(float* x, in Conv2dShape s)
+    {
+        int hh = Half(s.H);
+        int wh = Half(s.W);
+        long plane = (long)hh * wh;
+        float* xq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * plane);
+        nint xqP = (nint)xq, xP = (nint)x;
+        var shape = s;
+        SimdDriver.ForPlanes(s.N * s.C, nc =>
+        {
+            int n = nc / shape.C;
+            int c = nc % shape.C;
+            float* src = (float*)xP + (long)nc * shape.H * shape.W;
+            float* at = (float*)xqP + ((long)n * 4 * shape.C + c) * plane;
+            for (int i = 0; i < hh; i++)
+            {
+                for (int a = 0; a < 2; a++)
+                {
+                    // Phases (a, 0) and (a, 1) are channels PhaseOf(a, 0) C + c and PhaseOf(a, 1) C + c.
+                    float* even = at + PhaseOf(a, 0) * shape.C * plane + (long)i * wh;
+                    float* odd = at + PhaseOf(a, 1) * shape.C * plane + (long)i * wh;
+                    int row = (2 * i) + a;
+                    if (row >= shape.H)
+                    {
+                        new Span<float>(even, wh).Clear();
+                        new Span<float>(odd, wh).Clear();
+                        continue;
+                    }
+                    float* from = src + (long)row * shape.W;
+                    Conv2dPolyphase.Deinterleave(from, even, odd, shape.W / 2);
+                    if ((shape.W & 1) == 1)
+                    {
+                        even[wh - 1] = from[shape.W - 1];
+                        odd[wh - 1] = 0f;
+                    }
+                }
+            }
+        });
+        return xq;
+    }
+
+    /// <summary>dx[n, c, 2 i + a, 2 j + b] = dxq[n, PhaseOf(a, b) C + c, i, j] (or +=, accumulating); split over the cores by plane.</summary>
+    private static void Merge(float* dx, float* dxq, in Conv2dShape s, bool accumulate)
+    {
+        int hh = Half(s.H);
+        int wh = Half(s.W);
+        long plane = (long)hh * wh;
+        nint dxP = (nint)dx, dxqP = (nint)dxq;
+        var shape = s;
+        SimdDriver.ForPlanes(s.N * s.C, nc =>
+        {
+            int n = nc / shape.C;
+            int c = nc % shape.C;
+            float* dst = (float*)dxP + (long)nc * shape.H * shape.W;
+            float* at = (float*)dxqP + ((long)n * 4 * shape.C + c) * plane;
+            for (int ih = 0; ih < shape.H; ih++)
+            {
+                int a = ih & 1;
+                float* even = at + PhaseOf(a, 0) * shape.C * plane + (long)(ih >> 1) * wh;
+                float* odd = at + PhaseOf(a, 1) * shape.C * plane + (long)(ih >> 1) * wh;
+                Im2Col.Interleave(dst + (long)ih * shape.W, even, odd, shape.W, accumulate);
+            }
+        });
+    }
+
+    /// <summary>Where phase (a, b) stands in <see cref="Parities"/>'s order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long PhaseOf(int a, int b) => a == 0 ? (b == 0 ? 0 : 3) : (b == 0 ? 1 : 2);
+}
+
+/// <summary>Which side's channels are the four phases of a stride-2 convolution (WinogradStride2), a quarter each.</summary>
+internal enum PhaseSide
+{
+    None,
+
+    /// <summary>The inputs' (the forward and the weight gradient).</summary>
+    Inputs,
+
+    /// <summary>The outputs' (backward data, whose outputs are the phases of dx).</summary>
+    Outputs,
+}
