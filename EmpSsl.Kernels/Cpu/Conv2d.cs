@@ -322,11 +322,14 @@ public sealed partial class CpuKernels
     /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
     internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);
 
-    /// <summary>The polyphase implicit GEMM for stride 2 where it is pinned, or in Auto where it measured faster.</summary>
+    /// <summary>
+    /// The polyphase implicit GEMM for stride 2 where it is pinned, or in Auto where it measured faster and the stride-2
+    /// Winograd does not take the shape.
+    /// </summary>
     private bool UsePolyphase(in Conv2dShape s, ConvolutionPass pass) => Conv2dPolyphase.Supports(s) && Convolution switch
     {
         ConvolutionPath.Polyphase => true,
-        ConvolutionPath.Auto => PolyphaseWins(s, pass),
+        ConvolutionPath.Auto => PolyphaseWins(s, pass) && !UseWinogradStride2(s),
         _ => false,
     };
 

@@ -112,6 +112,26 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
         }
     }
 
+    [Fact]
+    public void AutoTakesStrideTwoFromSixtyFourChannelsOnPlanesOfEight()
+    {
+        using var kernels = new CpuKernels();
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1)));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(8, 128, 15, 15, 128, 3, 2, 1)));
+        // 4x4 planes (one tile per image), fewer channels, other pads, kernels and strides.
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 32, 32, 32, 64, 3, 2, 1)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 0)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1)));
+        kernels.Convolution = ConvolutionPath.Winograd;
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1)));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(2, 3, 7, 5, 5, 3, 2, 1)));
+        kernels.Convolution = ConvolutionPath.Polyphase;
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
+    }
+
     /// <summary>Winograd sums in a transformed domain; its bound scales with the outputs' rms.</summary>
     protected override Tolerance Band(double[] want) => Tol.Winograd(want);
 }
