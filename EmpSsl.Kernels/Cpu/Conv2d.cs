@@ -311,13 +311,15 @@ public sealed partial class CpuKernels
     };
 
     /// <summary>
-    /// Where the stride-2 Winograd measured faster (paths bench, batch 64, against the polyphase GEMM in the same
-    /// process, docs/BENCHMARKS.md, "Stride-2 Winograd"): from 64 channels on both sides with output planes of at least
-    /// 8x8. On 4x4 planes (256 -> 512) each image is one tile, too few to pay for the transformed weights (25 K 4C
-    /// floats, 52 MB there) and the weight gradient's accumulators: forward and backward data tied, the weight
-    /// gradient lost (96 against 119 GFLOP/s).
+    /// Where the stride-2 Winograd measured faster (docs/BENCHMARKS.md, "Stride-2 Winograd"; in-process alternation
+    /// against the paths it replaces): from 64 channels on both sides, output planes of at least one whole 4x4 tile,
+    /// and at least 128 tiles in the call. Below that the transformed weights (25 K 4C floats: 52 MB at 256 -> 512)
+    /// and the weight gradient's accumulators are used for too few tiles: at 256 -> 512 on 4x4 planes (one tile per
+    /// image) batch 64 lost or tied (weight gradient 87 against 98 GFLOP/s median), batch 160 and 500 won (forward 123
+    /// against 107, backward data 124-131 against 77-95, weight gradient 100-136 against 89-95).
     /// </summary>
-    private static bool WinogradStride2Wins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 8 && s.OutW >= 8;
+    private static bool WinogradStride2Wins(in Conv2dShape s)
+        => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4 && (long)s.N * ((s.OutH + 3) / 4) * ((s.OutW + 3) / 4) >= 128;
 
     /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
     internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);

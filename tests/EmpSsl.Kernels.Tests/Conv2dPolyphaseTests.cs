@@ -108,8 +108,9 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
     public void AutoRoutesStrideTwoPassesWherePolyphaseMeasuredFaster()
     {
         using var kernels = new CpuKernels();
-        // The stride-2 Winograd takes 64 -> 128 and 128 -> 256 (planes of 8x8 and more), so polyphase keeps 256 -> 512
-        // on 4x4 planes and, at fewer channels, the passes where it beat the direct path and the column matrix.
+        // The stride-2 Winograd takes 64 -> 128 and 128 -> 256 at batch 64 (1024 and 256 tiles), so polyphase keeps
+        // 256 -> 512 there (64 tiles of 4x4) and, at fewer channels, the passes where it beat the direct path and the
+        // column matrix.
         var first = new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1);
         var second = new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1);
         var third = new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1);

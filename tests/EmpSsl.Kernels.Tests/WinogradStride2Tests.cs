@@ -113,14 +113,18 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
     }
 
     [Fact]
-    public void AutoTakesStrideTwoFromSixtyFourChannelsOnPlanesOfEight()
+    public void AutoTakesStrideTwoFromSixtyFourChannelsAndOneHundredTwentyEightTiles()
     {
         using var kernels = new CpuKernels();
         Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
         Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1)));
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(8, 128, 15, 15, 128, 3, 2, 1)));
-        // 4x4 planes (one tile per image), fewer channels, other pads, kernels and strides.
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(160, 256, 8, 8, 512, 3, 2, 1)));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 64, 7, 7, 128, 3, 2, 1)));
+        // Too few tiles (64 images of one tile, 8 of four), planes under one tile, fewer channels, other pads, kernels
+        // and strides.
         Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(8, 128, 16, 16, 256, 3, 2, 1)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 128, 4, 4, 256, 3, 2, 1)));
         Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 32, 32, 32, 64, 3, 2, 1)));
         Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 0)));
         Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
