@@ -49,8 +49,9 @@ public sealed record TrainConfig
 
     /// <summary>
     /// The cpu device's KxK convolution path: auto (Winograd F(4x4, 3x3) on 3x3 stride-1 layers with 64 or more
-    /// channels and planes of 4x4 or more, where it measured faster; about 3e-6 relative error), or one pinned:
-    /// gemm, direct, winograd or polyphase. Other devices take only auto.
+    /// channels and planes of 4x4 or more, F(4x4, 2x2) over x's phases on 3x3 stride-2 ones with 64 or more channels
+    /// and 128 or more output tiles, where each measured faster; about 3e-6 relative error), or one pinned: gemm,
+    /// direct, winograd or polyphase. Other devices take only auto.
     /// </summary>
     public string CpuConv { get; init; } = "auto";
 

@@ -21,7 +21,7 @@ internal sealed class Overrides
     public readonly Option<int?> Batch = new("--batch", "-b") { Description = "images per step (b)" };
     public readonly Option<int?> ChunkViews = new("--chunk-views") { Description = "two-pass step holding activations for this many views at a time (0: one pass); BN statistics become per chunk" };
     public readonly Option<bool?> Tf32 = new("--tf32") { Description = "CUDA only: convolutions on the tensor cores in TF32 (about 1e-3 relative error), as PyTorch does by default" };
-    public readonly Option<string?> CpuConv = new("--cpu-conv") { Description = "cpu only: auto (Winograd on 3x3 stride-1 layers, polyphase on stride-2 ones, where faster), gemm, direct, winograd or polyphase" };
+    public readonly Option<string?> CpuConv = new("--cpu-conv") { Description = "cpu only: auto (Winograd on 3x3 layers, polyphase on other stride-2 ones, where faster), gemm, direct, winograd or polyphase" };
     public readonly Option<int?> Epochs = new("--epochs") { Description = "passes over the training set" };
     public readonly Option<int?> MaxSteps = new("--max-steps") { Description = "stop after this many steps (0: all)" };
     public readonly Option<float?> Lr = new("--lr") { Description = "base learning rate (cosine to 0 by step)" };
