@@ -214,7 +214,7 @@ internal static unsafe class Winograd
     /// The weight gradient where the channels are many and the tiles few (512 channels at 4x4): there, one part's
     /// accumulators (36 K C floats, 38 MB) outweigh its tiles' transforms, and a second part's set, written and then
     /// summed, cost more than it saved. So both threads work on one block of tiles at a time, first transforming
-    /// it (one V, one dM), then taking the 36 products in turn into one accumulator. Each e still sums its blocks in
+    /// it (one V, one dM), then taking the E products (36, or 25) in turn into one accumulator. Each e still sums its blocks in
     /// order, so the gradient comes out the same on every run.
     /// </summary>
     private static void BackwardWeightShared<T>(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
@@ -248,7 +248,7 @@ internal static unsafe class Winograd
         where T : struct, IWinogradTile => (int)Math.Clamp(BlockFloats / (E<T>() * (long)(g.C + g.K)), 8, GemmBlocking.KC);
 
     /// <summary>
-    /// sums[p]: part p's accumulator (36 K C floats); work[2 p], work[2 p + 1]: its V and dM for blocks of tb tiles,
+    /// sums[p]: part p's accumulator (E K C floats); work[2 p], work[2 p + 1]: its V and dM for blocks of tb tiles,
     /// tile-major slivers (<see cref="WeightGradientBlock"/>). All held by the calling thread.
     /// </summary>
     private static void WeightGradientBuffers<T>(int parts, in Geometry g, int tb, GemmTiling tiling, nint* sums, nint* work)
@@ -785,7 +785,7 @@ internal static unsafe class Winograd
 
     /// <summary>
     /// offsets gets where (from a plane's start) the 6x6 inputs of tiles t0+t .. t0+t+7 begin, one per lane, lanes
-    /// past count repeating the last tile. Returns whether every lane's six rows can be read 8 floats wide inside the
+    /// past count repeating the last tile. Returns whether every lane's Alpha rows can be read 8 floats wide inside the
     /// plane; if not, masks[8 i + l] gets the floats of lane l's row i that lie inside (none where the row does not).
     /// </summary>
     private static bool InputLanes<T>(in Geometry g, int t0, int t, int count, Vector256<float>* masks, int* offsets)

@@ -74,6 +74,24 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
         }
     }
 
+    /// <summary>Training repeats bit for bit only if the weight gradient sums its tiles in the same order every time.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WeightGradientIsTheSameBitForBitOnEveryRun(bool shared)
+    {
+        var s = new Conv2dShape(8, 12, 32, 32, 10, 3, 2, 1);
+        var rng = new Random(11);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] first = Run(new float[s.WeightLength], dw => WinogradStride2.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native, shared));
+        for (int run = 0; run < 8; run++)
+        {
+            float[] again = Run(new float[s.WeightLength], dw => WinogradStride2.BackwardWeight(dw, Pin(dy), Pin(x), s, GemmBlocking.Native, shared));
+            Assert.Equal(first, again);
+        }
+    }
+
     /// <summary>Each 3x3 tap belongs to exactly one phase's 2x2 kernel, and the skipped cells are those where a phase has one tap.</summary>
     [Fact]
     public void PhasesHoldEachTapOnceAndSkipOnlyEmptyCells()
