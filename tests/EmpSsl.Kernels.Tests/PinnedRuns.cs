@@ -43,6 +43,22 @@ public abstract unsafe class PinnedRuns
         Compare.AssertClose(what, want, guarded.AsSpan(CpuCompare.Guard, want.Length), Band(want));
     }
 
+    /// <summary>
+    /// backwardWeight onto zeros, nine times over the same seeded dy and x, gives the same bits every time: training
+    /// repeats only if the weight gradient sums its tiles in the same order on every run.
+    /// </summary>
+    protected void WeightGradientRepeats(Conv2dShape s, ConvPass backwardWeight, int seed)
+    {
+        var rng = new Random(seed);
+        float[] dy = CpuCompare.Random(rng, s.OutputLength);
+        float[] x = CpuCompare.Random(rng, s.InputLength);
+        float[] first = Run(new float[s.WeightLength], dw => backwardWeight(dw, Pin(dy), Pin(x)));
+        for (int run = 0; run < 8; run++)
+        {
+            Assert.Equal(first, Run(new float[s.WeightLength], dw => backwardWeight(dw, Pin(dy), Pin(x))));
+        }
+    }
+
     /// <summary>y = forward(x, w), written over NaN poison, against the spec.</summary>
     protected void ForwardMatches(Conv2dShape s, ConvPass forward, string what)
     {
