@@ -147,23 +147,17 @@ internal static unsafe class WinogradStride2
     {
         int hh = Half(s.H);
         int wh = Half(s.W);
-        long plane = (long)hh * wh;
-        float* xq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * plane);
+        float* xq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * hh * wh);
         nint xqP = (nint)xq, xP = (nint)x;
         var shape = s;
         SimdDriver.ForPlanes(s.N * s.C, nc =>
         {
-            int n = nc / shape.C;
-            int c = nc % shape.C;
             float* src = (float*)xP + (long)nc * shape.H * shape.W;
-            float* at = (float*)xqP + ((long)n * 4 * shape.C + c) * plane;
             for (int i = 0; i < hh; i++)
             {
                 for (int a = 0; a < 2; a++)
                 {
-                    // Phases (a, 0) and (a, 1) are channels PhaseOf(a, 0) C + c and PhaseOf(a, 1) C + c.
-                    float* even = at + PhaseOf(a, 0) * shape.C * plane + (long)i * wh;
-                    float* odd = at + PhaseOf(a, 1) * shape.C * plane + (long)i * wh;
+                    PhaseRows((float*)xqP, nc, shape, a, i, out float* even, out float* odd);
                     int row = (2 * i) + a;
                     if (row >= shape.H)
                     {
@@ -187,25 +181,31 @@ internal static unsafe class WinogradStride2
     /// <summary>dx[n, c, 2 i + a, 2 j + b] = dxq[n, PhaseOf(a, b) C + c, i, j] (or +=, accumulating); split over the cores by plane.</summary>
     private static void Merge(float* dx, float* dxq, in Conv2dShape s, bool accumulate)
     {
-        int hh = Half(s.H);
-        int wh = Half(s.W);
-        long plane = (long)hh * wh;
         nint dxP = (nint)dx, dxqP = (nint)dxq;
         var shape = s;
         SimdDriver.ForPlanes(s.N * s.C, nc =>
         {
-            int n = nc / shape.C;
-            int c = nc % shape.C;
             float* dst = (float*)dxP + (long)nc * shape.H * shape.W;
-            float* at = (float*)dxqP + ((long)n * 4 * shape.C + c) * plane;
             for (int ih = 0; ih < shape.H; ih++)
             {
-                int a = ih & 1;
-                float* even = at + PhaseOf(a, 0) * shape.C * plane + (long)(ih >> 1) * wh;
-                float* odd = at + PhaseOf(a, 1) * shape.C * plane + (long)(ih >> 1) * wh;
+                PhaseRows((float*)dxqP, nc, shape, ih & 1, ih >> 1, out float* even, out float* odd);
                 Im2Col.Interleave(dst + (long)ih * shape.W, even, odd, shape.W, accumulate);
             }
         });
+    }
+
+    /// <summary>
+    /// Row i of phases (a, 0) and (a, 1) of plane nc (image nc / C, channel nc % C) in the phases' layout
+    /// (N, 4 C, Hh, Wh): channels PhaseOf(a, 0) C + c and PhaseOf(a, 1) C + c of image n.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PhaseRows(float* phases, int nc, in Conv2dShape s, int a, int i, out float* even, out float* odd)
+    {
+        int wh = Half(s.W);
+        long plane = (long)Half(s.H) * wh;
+        float* at = phases + ((long)(nc / s.C) * 4 * s.C + (nc % s.C)) * plane + (long)i * wh;
+        even = at + PhaseOf(a, 0) * s.C * plane;
+        odd = at + PhaseOf(a, 1) * s.C * plane;
     }
 
     /// <summary>Where phase (a, b) stands in <see cref="Parities"/>'s order.</summary>
