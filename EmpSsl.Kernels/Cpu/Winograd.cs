@@ -172,7 +172,7 @@ internal static unsafe class Winograd
             return;
         }
         int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Tiles / 8));
-        int tb = WeightBlockTiles<T>(g);
+        int tb = WeightBlockTiles<T>(g, BlockFloats);
         var sums = stackalloc nint[parts];
         var work = stackalloc nint[2 * parts];
         WeightGradientBuffers<T>(parts, g, tb, tiling, sums, work);
@@ -220,7 +220,7 @@ internal static unsafe class Winograd
     private static void BackwardWeightShared<T>(float* dw, float* dy, float* x, Geometry g, GemmTiling tiling)
         where T : struct, IWinogradTile
     {
-        int most = WeightBlockTiles<T>(g);
+        int most = WeightBlockTiles<T>(g, SharedBlockFloats);
         int blocks = (g.Tiles + most - 1) / most;
         int tb = (g.Tiles + blocks - 1) / blocks;
         var sums = stackalloc nint[1];
@@ -241,11 +241,21 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// Tiles per block of the weight gradient: as many as keep its V and dM within BlockFloats, and at most one KC step
-    /// of the micro-kernel, whose reduction they are.
+    /// Floats of V and dM the shared weight gradient's one block may hold: what two threads' blocks would (32 MB, the
+    /// L3 of the machine measured). Each block after the first reads and adds to all the accumulators (13 MB at
+    /// 128 -> 256 channels, stride 2) where the first only writes them, so fewer, larger blocks pay: there, at batch 64,
+    /// one block of 256 tiles instead of two of 128 ran 4-7% faster, and at 256 -> 512, batch 160, one of 160 instead
+    /// of two of 80 ran 5-13% faster (medians, calls alternating; docs/BENCHMARKS.md). The stride-1 shapes that share
+    /// blocks (256 and 512 channels) ran the same.
     /// </summary>
-    private static int WeightBlockTiles<T>(in Geometry g)
-        where T : struct, IWinogradTile => (int)Math.Clamp(BlockFloats / (E<T>() * (long)(g.C + g.K)), 8, GemmBlocking.KC);
+    private const long SharedBlockFloats = 2 * BlockFloats;
+
+    /// <summary>
+    /// Tiles per block of the weight gradient: as many as keep its V and dM within <paramref name="floats"/>, and at
+    /// most one KC step of the micro-kernel, whose reduction they are.
+    /// </summary>
+    private static int WeightBlockTiles<T>(in Geometry g, long floats)
+        where T : struct, IWinogradTile => (int)Math.Clamp(floats / (E<T>() * (long)(g.C + g.K)), 8, GemmBlocking.KC);
 
     /// <summary>
     /// sums[p]: part p's accumulator (E K C floats); work[2 p], work[2 p + 1]: its V and dM for blocks of tb tiles,
