@@ -319,7 +319,7 @@ public sealed partial class CpuKernels
     /// against 107, backward data 124-131 against 77-95, weight gradient 100-136 against 89-95).
     /// </summary>
     private static bool WinogradStride2Wins(in Conv2dShape s)
-        => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4 && (long)s.N * ((s.OutH + 3) / 4) * ((s.OutW + 3) / 4) >= 128;
+        => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4 && new Winograd.Geometry(s).Tiles >= 128;
 
     /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
     internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);

@@ -343,9 +343,7 @@ internal static unsafe class Winograd
                 float* dst = v + (long)(c0 / nr) * tb * nr + (long)t * nr + c0 % nr;
                 for (int e = 0; e < E<T>(); e++)
                 {
-                    Transpose8x8.Core(
-                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
-                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
+                    CellAcrossChannels(cells, e, o);
                     float* to = dst + (long)e * cSlivers * tb * nr;
                     for (int l = 0; l < lanes; l++)
                     {
@@ -417,9 +415,7 @@ internal static unsafe class Winograd
                 float* dst = m + (long)(k0 / mr) * SliverA(tb, mr) + (long)t * mr;
                 for (int e = 0; e < E<T>(); e++)
                 {
-                    Transpose8x8.Core(
-                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
-                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
+                    CellAcrossChannels(cells, e, o);
                     // 8-wide stores in increasing tile order: each spills mr - 8 floats into the next tile's slot, which
                     // the next store overwrites; the last spills into the sliver's slack.
                     float* to = dst + (long)e * kSlivers * SliverA(tb, mr);
@@ -431,6 +427,16 @@ internal static unsafe class Winograd
             }
         }
     }
+
+    /// <summary>
+    /// o[l] gets lane l of cell e from eight cell arrays (Cells apart), array q's in lane q: one 8x8 transpose, so that
+    /// what the eight arrays (channels, or kernel rows) hold for lane l goes out as one vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CellAcrossChannels(Vector256<float>* cells, int e, Vector256<float>* o)
+        => Transpose8x8.Core(
+            cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
+            out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
 
     /// <summary>Floats per packed dM sliver: tb tiles of mr, and slack for the last 8-wide store's spill.</summary>
     private static long SliverA(int tb, int mr) => (long)tb * mr + 8;
@@ -708,9 +714,7 @@ internal static unsafe class Winograd
                     }
                     // Lane l of o[l]: channel c0 + l's mr rows. 8-wide stores in increasing order: each spills 8 - mr
                     // floats into the next channel's slot, which the next store overwrites; the last stores mr floats.
-                    Transpose8x8.Core(
-                        cells[e], cells[Cells + e], cells[(2 * Cells) + e], cells[(3 * Cells) + e], cells[(4 * Cells) + e], cells[(5 * Cells) + e], cells[(6 * Cells) + e], cells[(7 * Cells) + e],
-                        out o[0], out o[1], out o[2], out o[3], out o[4], out o[5], out o[6], out o[7]);
+                    CellAcrossChannels(cells, e, o);
                     float* to = dst + e * perE;
                     for (int l = 0; l < count - 1; l++)
                     {
