@@ -63,7 +63,7 @@ public sealed partial class CpuKernels
                 Winograd.Forward(py, px, pw, shape, GemmBlocking.Native);
                 return;
             }
-            if (UseWinogradStride2(s))
+            if (UseWinogradStride2(s, ConvolutionPass.Forward))
             {
                 WinogradStride2.Forward(py, px, pw, shape, GemmBlocking.Native);
                 return;
@@ -127,7 +127,7 @@ public sealed partial class CpuKernels
             Winograd.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
             return;
         }
-        if (UseWinogradStride2(s))
+        if (UseWinogradStride2(s, ConvolutionPass.BackwardData))
         {
             WinogradStride2.BackwardData(pdx, pdy, pw, shape, GemmBlocking.Native, accumulate);
             return;
@@ -199,7 +199,7 @@ public sealed partial class CpuKernels
                 Winograd.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
             }
-            if (UseWinogradStride2(s))
+            if (UseWinogradStride2(s, ConvolutionPass.BackwardWeight))
             {
                 WinogradStride2.BackwardWeight(pdw, pdy, px, shape, GemmBlocking.Native);
                 return;
@@ -299,27 +299,31 @@ public sealed partial class CpuKernels
     /// </summary>
     private static bool WinogradWins(in Conv2dShape s) => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4;
 
-    /// <summary>Whether this backend, as set, runs the shape's three passes by Winograd F(4x4, 2x2) over x's phases.</summary>
-    internal bool RoutesToWinogradStride2(in Conv2dShape s) => UseWinogradStride2(s);
+    /// <summary>Whether this backend, as set, runs the pass of the shape by Winograd F(4x4, 2x2) over x's phases.</summary>
+    internal bool RoutesToWinogradStride2(in Conv2dShape s, ConvolutionPass pass) => UseWinogradStride2(s, pass);
 
     /// <summary>Winograd over the phases of x (WinogradStride2) for 3x3 stride-2 pad-1 convolutions where pinned, or in Auto where it measured faster.</summary>
-    private bool UseWinogradStride2(in Conv2dShape s) => WinogradStride2.Supports(s) && Convolution switch
+    private bool UseWinogradStride2(in Conv2dShape s, ConvolutionPass pass) => WinogradStride2.Supports(s) && Convolution switch
     {
         ConvolutionPath.Winograd => true,
-        ConvolutionPath.Auto => WinogradStride2Wins(s),
+        ConvolutionPath.Auto => WinogradStride2Wins(s, pass),
         _ => false,
     };
 
     /// <summary>
-    /// Where the stride-2 Winograd measured faster (docs/BENCHMARKS.md, "Stride-2 Winograd"; in-process alternation
-    /// against the paths it replaces): from 64 channels on both sides, output planes of at least one whole 4x4 tile,
-    /// and at least 128 tiles in the call. Below that the transformed weights (25 K 4C floats: 52 MB at 256 -> 512)
-    /// and the weight gradient's accumulators are used for too few tiles: at 256 -> 512 on 4x4 planes (one tile per
-    /// image) batch 64 lost or tied (weight gradient 87 against 98 GFLOP/s median), batch 160 and 500 won (forward 123
-    /// against 107, backward data 124-131 against 77-95, weight gradient 100-136 against 89-95).
+    /// Where the stride-2 Winograd measured faster (docs/BENCHMARKS.md, "Stride-2 Winograd" and "Backward data's
+    /// phases merged in its output transform"; in-process alternation against the paths it replaces): from 64 channels
+    /// on both sides, output planes of at least one whole 4x4 tile, and at least 128 tiles in the call, or 64 for
+    /// backward data. Below that the transformed weights (25 K 4C floats: 52 MB at 256 -> 512) and the weight
+    /// gradient's accumulators are used for too few tiles: at 256 -> 512 on 4x4 planes (one tile per image) batch 64
+    /// lost or tied in the forward and weight gradient (weight gradient 87 against 98 GFLOP/s median), batch 160 and
+    /// 500 won (forward 123 against 107, backward data 124-131 against 77-95, weight gradient 100-136 against 89-95).
+    /// Backward data, whose output transform writes dx's phases in place, won at batch 64 too (medians 85-99 against
+    /// 70-91) and lost at 32 (63 against 81).
     /// </summary>
-    private static bool WinogradStride2Wins(in Conv2dShape s)
-        => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4 && new Winograd.Geometry(s).Tiles >= 128;
+    private static bool WinogradStride2Wins(in Conv2dShape s, ConvolutionPass pass)
+        => Math.Min(s.C, s.K) >= 64 && s.OutH >= 4 && s.OutW >= 4
+            && new Winograd.Geometry(s).Tiles >= (pass == ConvolutionPass.BackwardData ? 64 : 128);
 
     /// <summary>Whether this backend, as set, runs the pass of the shape by polyphase decomposition.</summary>
     internal bool RoutesToPolyphase(in Conv2dShape s, ConvolutionPass pass) => UsePolyphase(s, pass);
@@ -331,7 +335,7 @@ public sealed partial class CpuKernels
     private bool UsePolyphase(in Conv2dShape s, ConvolutionPass pass) => Conv2dPolyphase.Supports(s) && Convolution switch
     {
         ConvolutionPath.Polyphase => true,
-        ConvolutionPath.Auto => PolyphaseWins(s, pass) && !UseWinogradStride2(s),
+        ConvolutionPath.Auto => PolyphaseWins(s, pass) && !UseWinogradStride2(s, pass),
         _ => false,
     };
 

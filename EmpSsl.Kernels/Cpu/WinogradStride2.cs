@@ -14,13 +14,13 @@ namespace EmpSsl.Kernels.Cpu;
 /// (even, odd), so that at every cell the phases whose products are not zero lie together: the GEMMs skip the
 /// others, and a tile costs 16 + 20 + 20 + 25 = 81 multiply-adds per (k, c) pair instead of the direct 144.
 ///   forward          y = the 2x2 convolution of xq with the phases' kernels w' (K, 4 C, 2, 2)
-///   backward data    dxq = its data gradient (Winograd's backward data: dy with w' swapped and flipped), then
-///                    interleaved into dx
+///   backward data    the 2x2 convolution's data gradient (Winograd's backward data: dy with w' swapped and
+///                    flipped), whose output transform interleaves the phases into dx as it stores them
 ///   backward weight  the weight gradient of w' over (dy, xq), each phase's taps added into dw where they came from
 /// </summary>
 internal static unsafe class WinogradStride2
 {
-    // The calling thread's work arrays (Scratch): the phases of x or of dx, and w'.
+    // The calling thread's work arrays (Scratch): the phases of x, and w'.
     [ThreadStatic]
     private static float[]? s_phases;
 
@@ -45,12 +45,16 @@ internal static unsafe class WinogradStride2
     {
         int hh = Half(s.H);
         int wh = Half(s.W);
-        float* dxq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * hh * wh);
         float* wq = Kernels(w, s);
-        // The 2x2 convolution's backward data: dy with w' swapped and flipped, padded one row and column after.
-        var g = new Winograd.Geometry(s.N, s.K, 4 * s.C, s.OutH, s.OutW, 0, hh, wh) { Phases = PhaseSide.Outputs };
-        Winograd.Forward<Tile4x4K2>(dxq, dy, wq, g, tiling, swapped: true, accumulate: false);
-        Merge(dx, dxq, s, accumulate);
+        // The 2x2 convolution's backward data: dy with w' swapped and flipped, padded one row and column after; its
+        // output transform interleaves the phases of dx as it stores them.
+        var g = new Winograd.Geometry(s.N, s.K, 4 * s.C, s.OutH, s.OutW, 0, hh, wh)
+        {
+            Phases = PhaseSide.Outputs,
+            MergedH = s.H,
+            MergedW = s.W,
+        };
+        Winograd.Forward<Tile4x4K2>(dx, dy, wq, g, tiling, swapped: true, accumulate: accumulate);
     }
 
     /// <summary>dw (K, C, 3, 3) += the weight gradient.</summary>
@@ -178,22 +182,6 @@ internal static unsafe class WinogradStride2
         return xq;
     }
 
-    /// <summary>dx[n, c, 2 i + a, 2 j + b] = dxq[n, PhaseOf(a, b) C + c, i, j] (or +=, accumulating); split over the cores by plane.</summary>
-    private static void Merge(float* dx, float* dxq, in Conv2dShape s, bool accumulate)
-    {
-        nint dxP = (nint)dx, dxqP = (nint)dxq;
-        var shape = s;
-        SimdDriver.ForPlanes(s.N * s.C, nc =>
-        {
-            float* dst = (float*)dxP + (long)nc * shape.H * shape.W;
-            for (int ih = 0; ih < shape.H; ih++)
-            {
-                PhaseRows((float*)dxqP, nc, shape, ih & 1, ih >> 1, out float* even, out float* odd);
-                Im2Col.Interleave(dst + (long)ih * shape.W, even, odd, shape.W, accumulate);
-            }
-        });
-    }
-
     /// <summary>
     /// Row i of phases (a, 0) and (a, 1) of plane nc (image nc / C, channel nc % C) in the phases' layout
     /// (N, 4 C, Hh, Wh): channels PhaseOf(a, 0) C + c and PhaseOf(a, 1) C + c of image n.
@@ -210,7 +198,7 @@ internal static unsafe class WinogradStride2
 
     /// <summary>Where phase (a, b) stands in <see cref="Parities"/>'s order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long PhaseOf(int a, int b) => a == 0 ? (b == 0 ? 0 : 3) : (b == 0 ? 1 : 2);
+    internal static long PhaseOf(int a, int b) => a == 0 ? (b == 0 ? 0 : 3) : (b == 0 ? 1 : 2);
 }
 
 /// <summary>Which side's channels are the four phases of a stride-2 convolution (WinogradStride2), a quarter each.</summary>

@@ -21,8 +21,8 @@ public abstract class Conv2dConformance(
     : BackendTest(backend)
 {
     /// <summary>TF32's bound on the tensor cores; Winograd's where the cpu backend takes that path; else GEMM's.</summary>
-    private Tolerance Band(in Conv2dShape s, ReadOnlySpan<double> expected)
-        => tf32 ? Tol.Tf32 : K is CpuKernels cpu && (cpu.RoutesToWinograd(s) || cpu.RoutesToWinogradStride2(s)) ? Tol.Winograd(expected) : Tol.Gemm;
+    private Tolerance Band(in Conv2dShape s, ConvolutionPass pass, ReadOnlySpan<double> expected)
+        => tf32 ? Tol.Tf32 : K is CpuKernels cpu && (cpu.RoutesToWinograd(s) || cpu.RoutesToWinogradStride2(s, pass)) ? Tol.Winograd(expected) : Tol.Gemm;
 
     /// <summary>The backend with this class's choices pinned (the backend is shared, so they are set per call).</summary>
     private IKernels Conv
@@ -62,7 +62,7 @@ public abstract class Conv2dConformance(
         var expected = new double[s.OutputLength];
         Ref.Conv2dForward(expected, Seeded.Widen(x), Seeded.Widen(w), s);
 
-        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, Band(s, expected));
+        Verify($"Conv2dForward {s} pad {s.Pad}", dy, expected, Band(s, ConvolutionPass.Forward, expected));
         VerifyUnchanged("Conv2dForward x", dx, x);
         VerifyUnchanged("Conv2dForward w", dw, w);
     }
@@ -82,7 +82,7 @@ public abstract class Conv2dConformance(
         var expected = new double[s.InputLength];
         Ref.Conv2dBackwardData(expected, Seeded.Widen(dyData), Seeded.Widen(w), s);
 
-        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, Band(s, expected));
+        Verify($"Conv2dBackwardData {s} pad {s.Pad}", dx, expected, Band(s, ConvolutionPass.BackwardData, expected));
     }
 
     [SkippableTheory]
@@ -104,7 +104,7 @@ public abstract class Conv2dConformance(
             expected[i] += dx0[i];
         }
 
-        Verify($"Conv2dBackwardData accumulate {s} pad {s.Pad}", dx, expected, Band(s, expected));
+        Verify($"Conv2dBackwardData accumulate {s} pad {s.Pad}", dx, expected, Band(s, ConvolutionPass.BackwardData, expected));
     }
 
     [SkippableTheory]
@@ -124,7 +124,7 @@ public abstract class Conv2dConformance(
         var expected = Seeded.Widen(dw0);
         Ref.Conv2dBackwardWeight(expected, Seeded.Widen(dyData), Seeded.Widen(x), s);
 
-        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, Band(s, expected));
+        Verify($"Conv2dBackwardWeight {s} pad {s.Pad}", dw, expected, Band(s, ConvolutionPass.BackwardWeight, expected));
     }
 
     private static IEnumerable<string> CaseNames() =>

@@ -123,27 +123,40 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
     }
 
     [Fact]
-    public void AutoTakesStrideTwoFromSixtyFourChannelsAndOneHundredTwentyEightTiles()
+    public void AutoTakesStrideTwoFromSixtyFourChannelsAndOneHundredTwentyEightTilesOrSixtyFourForBackwardData()
     {
         using var kernels = new CpuKernels();
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1)));
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(160, 256, 8, 8, 512, 3, 2, 1)));
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 64, 7, 7, 128, 3, 2, 1)));
-        // Too few tiles (64 images of one tile, 8 of four), planes under one tile, fewer channels, other pads, kernels
-        // and strides.
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(8, 128, 16, 16, 256, 3, 2, 1)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 128, 4, 4, 256, 3, 2, 1)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 32, 32, 32, 64, 3, 2, 1)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 0)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0)));
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1)));
+        foreach (var pass in new[] { ConvolutionPass.Forward, ConvolutionPass.BackwardData, ConvolutionPass.BackwardWeight })
+        {
+            Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1), pass));
+            Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 128, 16, 16, 256, 3, 2, 1), pass));
+            Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(160, 256, 8, 8, 512, 3, 2, 1), pass));
+            Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 64, 7, 7, 128, 3, 2, 1), pass));
+            // Too few tiles (32 images of one tile, 8 of four), planes under one tile, fewer channels, other pads,
+            // kernels and strides.
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(32, 256, 8, 8, 512, 3, 2, 1), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(8, 128, 16, 16, 256, 3, 2, 1), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(400, 128, 4, 4, 256, 3, 2, 1), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 32, 32, 32, 64, 3, 2, 1), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 0), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 1, 2, 0), pass));
+            Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), pass));
+        }
+        // 64 tiles (64 images of one, 16 of four): backward data only.
+        foreach (var s in new[] { new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1), new Conv2dShape(16, 128, 16, 16, 256, 3, 2, 1) })
+        {
+            Assert.False(kernels.RoutesToWinogradStride2(s, ConvolutionPass.Forward));
+            Assert.True(kernels.RoutesToWinogradStride2(s, ConvolutionPass.BackwardData));
+            Assert.False(kernels.RoutesToWinogradStride2(s, ConvolutionPass.BackwardWeight));
+            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.Forward));
+            Assert.False(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardData));
+            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardWeight));
+        }
         kernels.Convolution = ConvolutionPath.Winograd;
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 256, 8, 8, 512, 3, 2, 1)));
-        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(2, 3, 7, 5, 5, 3, 2, 1)));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(32, 256, 8, 8, 512, 3, 2, 1), ConvolutionPass.Forward));
+        Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(2, 3, 7, 5, 5, 3, 2, 1), ConvolutionPass.BackwardWeight));
         kernels.Convolution = ConvolutionPath.Polyphase;
-        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1)));
+        Assert.False(kernels.RoutesToWinogradStride2(new Conv2dShape(64, 64, 32, 32, 128, 3, 2, 1), ConvolutionPass.BackwardData));
     }
 
     /// <summary>Winograd sums in a transformed domain; its bound scales with the outputs' rms.</summary>
