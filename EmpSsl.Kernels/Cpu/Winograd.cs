@@ -677,6 +677,7 @@ internal static unsafe class Winograd
         int kSlivers = (kCount + mr - 1) / mr;
         long perE = (long)kSlivers * mr * cCount;
         nint up = (nint)u, wp = (nint)w;
+        bool streamed = StreamsWeights(E<T>() * perE, cCount, mr);
         // A sliver at a time, so that each e's 8 channels x mr rows go out as mr whole vectors, in order: written a
         // row k at a time (one float in every mr), the 38 MB of U at 512 channels took 3% of the b = 8 step.
         void Sliver(int sliver)
@@ -732,6 +733,11 @@ internal static unsafe class Winograd
                     // floats into the next channel's slot, which the next store overwrites; the last stores mr floats.
                     CellAcrossChannels(cells, e, o);
                     float* to = dst + e * perE;
+                    if (streamed && count == 8)
+                    {
+                        StreamRows(to, o, mr);
+                        continue;
+                    }
                     for (int l = 0; l < count - 1; l++)
                     {
                         Avx.Store(to + l * mr, o[l]);
@@ -739,8 +745,59 @@ internal static unsafe class Winograd
                     StoreRows(to + (count - 1) * mr, o[count - 1], mr);
                 }
             }
+            if (streamed)
+            {
+                // Non-temporal stores are weakly ordered: drained before the GEMMs, on any thread, read U.
+                Sse.StoreFence();
+            }
         }
         Run(kSlivers, Sliver, (long)kCount * cCount >= ParallelPairs);
+    }
+
+    /// <summary>
+    /// From this many floats of U (24 MB) the weight transform writes past the caches (<see cref="StreamRows"/>): U then
+    /// outgrows the 32 MB L3 of the machine measured, so the GEMMs read it from memory either way, and its lines need
+    /// not be read in before they are written. At 256 -> 512 channels, stride 2, batch 64 (U 52 MB) the forward and
+    /// backward data ran 5-6% faster, and 512 channels at 4x4, stride 1 (38 MB) 6% (medians, calls alternating);
+    /// 256 channels at 8x8 (9 MB), below the bound, ran the same either way (docs/BENCHMARKS.md).
+    /// </summary>
+    internal const long StreamedWeightFloats = 6L << 20;
+
+    /// <summary>Whether the weight transform streams U: large enough (StreamedWeightFloats), and every 8 channels' rows whole, aligned vectors.</summary>
+    internal static bool StreamsWeights(long floats, int channels, int mr) => floats >= StreamedWeightFloats && channels % 8 == 0 && (mr == 6 || mr == 8);
+
+    /// <summary>
+    /// o[0..7]'s first mr (6 or 8) floats each, 8 mr floats in all, to 8 mr aligned floats at to, past the caches:
+    /// repacked into whole vectors and written with non-temporal stores, which need not read the lines first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StreamRows(float* to, Vector256<float>* o, int mr)
+    {
+        if (mr == 8)
+        {
+            for (int l = 0; l < 8; l++)
+            {
+                Avx.StoreAlignedNonTemporal(to + (8 * l), o[l]);
+            }
+            return;
+        }
+        // Four rows of six floats are three vectors: (a0-5, b0-1), (b2-5, c0-3), (c4-5, d0-5).
+        var head = Vector256.Create(0, 0, 0, 0, 0, 0, 0, 1);
+        var middleA = Vector256.Create(2, 3, 4, 5, 0, 0, 0, 0);
+        var middleB = Vector256.Create(0, 0, 0, 0, 0, 1, 2, 3);
+        var tailA = Vector256.Create(4, 5, 0, 0, 0, 0, 0, 0);
+        var tailB = Vector256.Create(0, 0, 0, 1, 2, 3, 4, 5);
+        for (int half = 0; half < 2; half++)
+        {
+            var a = o[4 * half];
+            var b = o[(4 * half) + 1];
+            var c = o[(4 * half) + 2];
+            var d = o[(4 * half) + 3];
+            float* at = to + (24 * half);
+            Avx.StoreAlignedNonTemporal(at, Avx.Blend(a, Avx2.PermuteVar8x32(b, head), 0xC0));
+            Avx.StoreAlignedNonTemporal(at + 8, Avx.Blend(Avx2.PermuteVar8x32(b, middleA), Avx2.PermuteVar8x32(c, middleB), 0xF0));
+            Avx.StoreAlignedNonTemporal(at + 16, Avx.Blend(Avx2.PermuteVar8x32(c, tailA), Avx2.PermuteVar8x32(d, tailB), 0xFC));
+        }
     }
 
     /// <summary>

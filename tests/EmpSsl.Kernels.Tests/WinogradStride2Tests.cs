@@ -38,6 +38,9 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
         (2, 70, 8, 8, 70),
         // C + K over 256: the many-channels blocks; K C over 256 x 256: the weight gradient's shared blocks.
         (2, 100, 6, 10, 300),
+        // U over Winograd.StreamedWeightFloats (25 x 276 x 1024 floats, and backward data's 25 x 1026 x 272): the
+        // weight transform's non-temporal stores.
+        (1, 256, 7, 9, 272),
         // One pixel, one row, and a plane under one tile.
         (2, 4, 1, 1, 3),
         (1, 5, 2, 9, 6),

@@ -47,6 +47,8 @@ public sealed unsafe class WinogradTests : PinnedRuns
         (3, 150, 9, 9, 130, 1),
         // 1024 tiles of few channels: the weight gradient's parts each sum several blocks of tiles.
         (4, 4, 64, 64, 5, 1),
+        // U over Winograd.StreamedWeightFloats (36 x 420 x 424 floats): the weight transform's non-temporal stores.
+        (1, 424, 5, 4, 416, 1),
         // Planes smaller than one tile, one pixel, and pads 0 and 2.
         (2, 9, 2, 3, 11, 1),
         (3, 5, 1, 1, 6, 1),
