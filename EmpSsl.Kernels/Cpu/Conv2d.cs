@@ -311,8 +311,8 @@ public sealed partial class CpuKernels
     };
 
     /// <summary>
-    /// Where the stride-2 Winograd measured faster (docs/BENCHMARKS.md, "Stride-2 Winograd" and "Backward data's
-    /// phases merged in its output transform"; in-process alternation against the paths it replaces): from 64 channels
+    /// Where the stride-2 Winograd measured faster (docs/BENCHMARKS.md, "Stride-2 Winograd" and "Backward data writes
+    /// dx's phases in place"; in-process alternation against the paths it replaces): from 64 channels
     /// on both sides, output planes of at least one whole 4x4 tile, and at least 128 tiles in the call, or 64 for
     /// backward data. Below that the transformed weights (25 K 4C floats: 52 MB at 256 -> 512) and the weight
     /// gradient's accumulators are used for too few tiles: at 256 -> 512 on 4x4 planes (one tile per image) batch 64

@@ -1025,21 +1025,7 @@ internal static unsafe class Winograd
             for (int t = 0; t < count; t += 8)
             {
                 int lanes = Math.Min(8, count - t);
-                float* src = m + (long)k * cols + t;
-                for (int j = 0; j < alpha; j++)
-                {
-                    T.Output1D(
-                        Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (alpha + j) * perE),
-                        Avx.LoadVector256(src + ((2 * alpha) + j) * perE), Avx.LoadVector256(src + ((3 * alpha) + j) * perE),
-                        Avx.LoadVector256(src + ((4 * alpha) + j) * perE),
-                        alpha > 5 ? Avx.LoadVector256(src + ((5 * alpha) + j) * perE) : default,
-                        cells + j, alpha);
-                }
-                for (int i = 0; i < 4; i++)
-                {
-                    var row = cells + (alpha * i);
-                    T.Output1D(row[0], row[1], row[2], row[3], row[4], alpha > 5 ? row[5] : default, row, 1);
-                }
+                OutputTiles<T>(m + (long)k * cols + t, perE, cells);
                 // Lanes to tiles: rows 0-1 of every tile, then rows 2-3, each lane's 8 floats as two 4-float rows.
                 float* yk = y + k * plane;
                 for (int half = 0; half < 2; half++)
@@ -1077,6 +1063,31 @@ internal static unsafe class Winograd
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// cells[Alpha i + j] (i, j &lt; 4) = (A^T M A)[i, j] for eight tiles, one per lane, whose M[e] rows start at src,
+    /// perE floats from one e to the next: columns through A^T first, then the four rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTiles<T>(float* src, long perE, Vector256<float>* cells)
+        where T : struct, IWinogradTile
+    {
+        int alpha = T.Alpha;
+        for (int j = 0; j < alpha; j++)
+        {
+            T.Output1D(
+                Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (alpha + j) * perE),
+                Avx.LoadVector256(src + ((2 * alpha) + j) * perE), Avx.LoadVector256(src + ((3 * alpha) + j) * perE),
+                Avx.LoadVector256(src + ((4 * alpha) + j) * perE),
+                alpha > 5 ? Avx.LoadVector256(src + ((5 * alpha) + j) * perE) : default,
+                cells + j, alpha);
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            var row = cells + (alpha * i);
+            T.Output1D(row[0], row[1], row[2], row[3], row[4], alpha > 5 ? row[5] : default, row, 1);
         }
     }
 
@@ -1133,20 +1144,7 @@ internal static unsafe class Winograd
                         {
                             Sse.Prefetch0(src + (e * perE) + 32);
                         }
-                        for (int j = 0; j < alpha; j++)
-                        {
-                            T.Output1D(
-                                Avx.LoadVector256(src + j * perE), Avx.LoadVector256(src + (alpha + j) * perE),
-                                Avx.LoadVector256(src + ((2 * alpha) + j) * perE), Avx.LoadVector256(src + ((3 * alpha) + j) * perE),
-                                Avx.LoadVector256(src + ((4 * alpha) + j) * perE),
-                                alpha > 5 ? Avx.LoadVector256(src + ((5 * alpha) + j) * perE) : default,
-                                cb + j, alpha);
-                        }
-                        for (int i = 0; i < 4; i++)
-                        {
-                            var row = cb + (alpha * i);
-                            T.Output1D(row[0], row[1], row[2], row[3], row[4], alpha > 5 ? row[5] : default, row, 1);
-                        }
+                        OutputTiles<T>(src, perE, cb);
                     }
                     for (int half = 0; half < 2; half++)
                     {
