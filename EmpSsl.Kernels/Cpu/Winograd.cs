@@ -51,6 +51,10 @@ internal static unsafe class Winograd
     [ThreadStatic]
     private static float[]?[]? s_m;
 
+    // Each part's phases of the images of its block of tiles (BlockInput), held by the calling thread.
+    [ThreadStatic]
+    private static float[]?[]? s_images;
+
     /// <summary>3x3 stride 1 on AVX2 + FMA, with x and y small enough for the gathers' 32-bit offsets.</summary>
     public static bool Supports(in Conv2dShape s)
         => s.R == 3 && s.Stride == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
@@ -84,13 +88,16 @@ internal static unsafe class Winograd
         int most = (tb + tiling.NR - 1) / tiling.NR * tiling.NR;
         var work = stackalloc nint[2 * parts];
         PartBuffers(parts, (long)E<T>() * g.C * most, (long)E<T>() * g.K * most, work);
-        nint yp = (nint)y, xp = (nint)x, up = (nint)u, wp = (nint)work;
+        var images = stackalloc nint[parts];
+        ImageBuffers(parts, g, tb, images);
+        nint yp = (nint)y, xp = (nint)x, up = (nint)u, wp = (nint)work, ip = (nint)images;
         var geometry = g;
         int next = -1;
         void Part(int p)
         {
             float* v = (float*)((nint*)wp)[2 * p];
             float* m = (float*)((nint*)wp)[2 * p + 1];
+            float* buffer = (float*)((nint*)ip)[p];
             // Blocks are taken in turn as parts finish, so a core the host slows down does fewer of them; each block's
             // outputs are computed the same way whichever part takes it, so the result does not depend on the order.
             for (int b = Interlocked.Increment(ref next); b < blocks; b = Interlocked.Increment(ref next))
@@ -98,7 +105,7 @@ internal static unsafe class Winograd
                 int t0 = b * tb;
                 int count = Math.Min(tb, geometry.Tiles - t0);
                 int cols = (count + tiling.NR - 1) / tiling.NR * tiling.NR;
-                TransformInput<T>(v, (float*)xp, geometry, t0, count, tiling.NR);
+                TransformInput<T>(v, BlockInput((float*)xp, buffer, geometry, t0, count, parallel: false), geometry, t0, count, tiling.NR);
                 Multiply<T>(m, (float*)up, v, geometry, cols, tiling);
                 if (geometry.Phases == PhaseSide.Outputs)
                 {
@@ -128,6 +135,46 @@ internal static unsafe class Winograd
             work[2 * p] = (nint)Scratch.Floats(ref s_v[p], vFloats);
             work[2 * p + 1] = (nint)Scratch.Floats(ref s_m![p], mFloats);
         }
+    }
+
+    /// <summary>
+    /// images[p]: part p's array for the phases of the images that a block of tb tiles touches, where the inputs are a
+    /// stride-2 convolution's phases (Geometry.Strided); else nothing.
+    /// </summary>
+    private static void ImageBuffers(int parts, in Geometry g, int tb, nint* images)
+    {
+        if (g.Phases != PhaseSide.Inputs)
+        {
+            return;
+        }
+        s_images ??= [];
+        if (s_images.Length < parts)
+        {
+            Array.Resize(ref s_images, parts);
+        }
+        // A block of tb tiles starting anywhere touches at most tb / perImage + 2 images.
+        long floats = ((tb / (g.TilesH * g.TilesW)) + 2) * WinogradStride2.ImagePhases(g.Strided);
+        for (int p = 0; p < parts; p++)
+        {
+            images[p] = (nint)Scratch.Floats(ref s_images[p], floats);
+        }
+    }
+
+    /// <summary>
+    /// The x that the input transform reads for tiles t0 .. t0+count: x itself, or where the inputs are a stride-2
+    /// convolution's phases, those of the tiles' images, split from that convolution's x into buffer now. Split block by
+    /// block, the phases are still in cache when the transform reads them, and no copy of the whole of x is made
+    /// (524 MB at 64 -> 128 channels and 2,000 crops of 32x32). Split whole beforehand, the forward ran 2-3% and the
+    /// weight gradient up to 3% slower (medians, calls alternating; docs/BENCHMARKS.md).
+    /// </summary>
+    private static float* BlockInput(float* x, float* buffer, in Geometry g, int t0, int count, bool parallel)
+    {
+        if (g.Phases != PhaseSide.Inputs)
+        {
+            return x;
+        }
+        int perImage = g.TilesH * g.TilesW;
+        return WinogradStride2.SplitImages(buffer, x, g.Strided, t0 / perImage, ((t0 + count - 1) / perImage) + 1, parallel);
     }
 
     /// <summary>body(0 .. count-1) on the pool, or inline when there is one or the work is too small to share.</summary>
@@ -183,12 +230,15 @@ internal static unsafe class Winograd
         var sums = stackalloc nint[parts];
         var work = stackalloc nint[2 * parts];
         WeightGradientBuffers<T>(parts, g, tb, tiling, sums, work);
-        nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work;
+        var images = stackalloc nint[parts];
+        ImageBuffers(parts, g, tb, images);
+        nint dyp = (nint)dy, xp = (nint)x, sp = (nint)sums, wp = (nint)work, ip = (nint)images;
         void Part(int p)
         {
             float* du = (float*)((nint*)sp)[p];
             float* v = (float*)((nint*)wp)[2 * p];
             float* m = (float*)((nint*)wp)[2 * p + 1];
+            float* buffer = (float*)((nint*)ip)[p];
             // A fixed share of the tiles per part, unlike the forward's blocks taken in turn: which tiles a part
             // sums decides the rounding, and the gradient must come out the same, bit for bit, on every run.
             int first = (int)((long)g.Tiles * p / parts);
@@ -197,7 +247,8 @@ internal static unsafe class Winograd
             {
                 int count = Math.Min(tb, last - t0);
                 // The part's first block writes its accumulator whole (beta 0), so it need not be cleared.
-                WeightGradientBlock<T>(du, v, m, (float*)dyp, (float*)xp, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
+                float* xb = BlockInput((float*)xp, buffer, g, t0, count, parallel: false);
+                WeightGradientBlock<T>(du, v, m, (float*)dyp, xb, g, t0, count, tb, t0 == first ? 0f : 1f, tiling);
             }
         }
         Run(parts, Part);
@@ -233,12 +284,15 @@ internal static unsafe class Winograd
         var sums = stackalloc nint[1];
         var work = stackalloc nint[2];
         WeightGradientBuffers<T>(1, g, tb, tiling, sums, work);
-        nint dyp = (nint)dy, xp = (nint)x, dup = sums[0], vp = work[0], mp = work[1];
+        var images = stackalloc nint[1];
+        ImageBuffers(1, g, tb, images);
+        nint dyp = (nint)dy, dup = sums[0], vp = work[0], mp = work[1];
         for (int b = 0; b < blocks; b++)
         {
             int t0 = b * tb;
             int count = Math.Min(tb, g.Tiles - t0);
             float beta = b == 0 ? 0f : 1f;
+            nint xp = (nint)BlockInput(x, (float*)images[0], g, t0, count, parallel: true);
             Parallel.Invoke(
                 () => TransformInputByTile<T>((float*)vp, (float*)xp, g, t0, count, tb, tiling.NR),
                 () => TransformOutputGradient<T>((float*)mp, (float*)dyp, g, t0, count, tb, tiling.MR));
@@ -589,6 +643,12 @@ internal static unsafe class Winograd
 
         /// <summary>Which side's channels are the four stride-2 phases of WinogradStride2, in its order, a quarter each.</summary>
         public PhaseSide Phases { get; init; }
+
+        /// <summary>
+        /// With the phases on the inputs, the stride-2 convolution whose x they are: the x given is that convolution's,
+        /// and the input transforms split each block's images into phases as they come (<see cref="BlockInput"/>).
+        /// </summary>
+        public Conv2dShape Strided { get; init; }
 
         /// <summary>
         /// With the phases on the outputs, the plane they interleave into (dx, MergedH x MergedW, of K / 4 channels):

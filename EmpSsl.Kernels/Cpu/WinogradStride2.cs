@@ -20,12 +20,10 @@ namespace EmpSsl.Kernels.Cpu;
 /// </summary>
 internal static unsafe class WinogradStride2
 {
-    // The calling thread's work arrays (Scratch): the phases of x, and w'.
-    [ThreadStatic]
-    private static float[]? s_phases;
-
+    // The calling thread's work array (Scratch) for w'.
     [ThreadStatic]
     private static float[]? s_kernels;
+
 
     /// <summary>3x3, stride 2, padding 1 on AVX2 + FMA, with the phases small enough for Winograd's 32-bit offsets.</summary>
     public static bool Supports(in Conv2dShape s)
@@ -35,9 +33,8 @@ internal static unsafe class WinogradStride2
     /// <summary>y (N, K, OH, OW) = conv(x, w), written.</summary>
     public static void Forward(float* y, float* x, float* w, in Conv2dShape s, GemmTiling tiling)
     {
-        float* xq = Split(x, s);
         float* wq = Kernels(w, s);
-        Winograd.Forward<Tile4x4K2>(y, xq, wq, Geometry(s), tiling, swapped: false, accumulate: false);
+        Winograd.Forward<Tile4x4K2>(y, x, wq, Geometry(s), tiling, swapped: false, accumulate: false);
     }
 
     /// <summary>dx (N, C, H, W) = the gradient through x: written, or added to with <paramref name="accumulate"/>.</summary>
@@ -64,8 +61,7 @@ internal static unsafe class WinogradStride2
     /// <summary>As above, with the blocks of tiles shared between the threads or a fixed share per thread (tests pin both).</summary>
     internal static void BackwardWeight(float* dw, float* dy, float* x, in Conv2dShape s, GemmTiling tiling, bool sharedBlocks)
     {
-        float* xq = Split(x, s);
-        Winograd.BackwardWeight<Tile4x4K2>(dw, dy, xq, Geometry(s), tiling, sharedBlocks);
+        Winograd.BackwardWeight<Tile4x4K2>(dw, dy, x, Geometry(s), tiling, sharedBlocks);
     }
 
     /// <summary>The phases' row and column parities (a, b), in the order their channels are stored.</summary>
@@ -113,9 +109,12 @@ internal static unsafe class WinogradStride2
         _ => (2, 3),
     };
 
-    /// <summary>The forward's 2x2 convolution over the phases: padded one row and column before, and zeros after.</summary>
+    /// <summary>
+    /// The forward's 2x2 convolution over the phases: padded one row and column before, and zeros after. Its x is s's,
+    /// which Winograd splits into phases block by block (<see cref="SplitImages"/>).
+    /// </summary>
     private static Winograd.Geometry Geometry(in Conv2dShape s)
-        => new(s.N, 4 * s.C, s.K, Half(s.H), Half(s.W), 1, s.OutH, s.OutW) { Phases = PhaseSide.Inputs };
+        => new(s.N, 4 * s.C, s.K, Half(s.H), Half(s.W), 1, s.OutH, s.OutW) { Phases = PhaseSide.Inputs, Strided = s };
 
     private static int Half(int n) => (n + 1) / 2;
 
@@ -146,40 +145,59 @@ internal static unsafe class WinogradStride2
         return wq;
     }
 
-    /// <summary>xq (N, 4 C, Hh, Wh) in this thread's work array: phase (a, b) of channel c holds x's (2 i + a, 2 j + b), zero past x.</summary>
-    private static float* Split(float* x, in Conv2dShape s)
+    /// <summary>Floats of one image's phases: 4 C planes of Hh x Wh.</summary>
+    internal static long ImagePhases(in Conv2dShape s) => 4L * s.C * Half(s.H) * Half(s.W);
+
+    /// <summary>
+    /// The phases of images n0 .. n1-1 of x into buffer, laid out as xq (N, 4 C, Hh, Wh) is, phase (a, b) of channel c
+    /// holding x's (2 i + a, 2 j + b) and zero past x; split over the cores by plane with <paramref name="parallel"/>,
+    /// else on the calling thread. Returns where image 0's phases would start, so that xq's offsets land in buffer.
+    /// </summary>
+    internal static float* SplitImages(float* buffer, float* x, in Conv2dShape s, int n0, int n1, bool parallel)
+    {
+        float* xq = buffer - (n0 * ImagePhases(s));
+        if (!parallel)
+        {
+            for (int nc = n0 * s.C; nc < n1 * s.C; nc++)
+            {
+                SplitPlane(xq, x, s, nc);
+            }
+            return xq;
+        }
+        nint xqP = (nint)xq, xP = (nint)x;
+        var shape = s;
+        int first = n0 * s.C;
+        SimdDriver.ForPlanes((n1 - n0) * s.C, i => SplitPlane((float*)xqP, (float*)xP, shape, first + i));
+        return xq;
+    }
+
+    /// <summary>Plane nc of x (image nc / C, channel nc % C) into its four phases in xq.</summary>
+    private static void SplitPlane(float* xq, float* x, in Conv2dShape s, int nc)
     {
         int hh = Half(s.H);
         int wh = Half(s.W);
-        float* xq = Scratch.Floats(ref s_phases, (long)s.N * 4 * s.C * hh * wh);
-        nint xqP = (nint)xq, xP = (nint)x;
-        var shape = s;
-        SimdDriver.ForPlanes(s.N * s.C, nc =>
+        float* src = x + (long)nc * s.H * s.W;
+        for (int i = 0; i < hh; i++)
         {
-            float* src = (float*)xP + (long)nc * shape.H * shape.W;
-            for (int i = 0; i < hh; i++)
+            for (int a = 0; a < 2; a++)
             {
-                for (int a = 0; a < 2; a++)
+                PhaseRows(xq, nc, s, a, i, out float* even, out float* odd);
+                int row = (2 * i) + a;
+                if (row >= s.H)
                 {
-                    PhaseRows((float*)xqP, nc, shape, a, i, out float* even, out float* odd);
-                    int row = (2 * i) + a;
-                    if (row >= shape.H)
-                    {
-                        new Span<float>(even, wh).Clear();
-                        new Span<float>(odd, wh).Clear();
-                        continue;
-                    }
-                    float* from = src + (long)row * shape.W;
-                    Conv2dPolyphase.Deinterleave(from, even, odd, shape.W / 2);
-                    if ((shape.W & 1) == 1)
-                    {
-                        even[wh - 1] = from[shape.W - 1];
-                        odd[wh - 1] = 0f;
-                    }
+                    new Span<float>(even, wh).Clear();
+                    new Span<float>(odd, wh).Clear();
+                    continue;
+                }
+                float* from = src + (long)row * s.W;
+                Conv2dPolyphase.Deinterleave(from, even, odd, s.W / 2);
+                if ((s.W & 1) == 1)
+                {
+                    even[wh - 1] = from[s.W - 1];
+                    odd[wh - 1] = 0f;
                 }
             }
-        });
-        return xq;
+        }
     }
 
     /// <summary>

@@ -34,6 +34,8 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
         (2, 10, 32, 32, 13),
         (3, 12, 16, 16, 20),
         (2, 20, 8, 8, 24),
+        // 9 tiles per image in blocks of 96: blocks that start inside an image, whose phases are split block by block.
+        (12, 10, 24, 24, 13),
         // 4 C = 280 over one KC step of 256, K = 70 over one block of rows.
         (2, 70, 8, 8, 70),
         // C + K over 256: the many-channels blocks; K C over 256 x 256: the weight gradient's shared blocks.
