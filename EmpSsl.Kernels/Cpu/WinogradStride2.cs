@@ -24,7 +24,6 @@ internal static unsafe class WinogradStride2
     [ThreadStatic]
     private static float[]? s_kernels;
 
-
     /// <summary>3x3, stride 2, padding 1 on AVX2 + FMA, with the phases small enough for Winograd's 32-bit offsets.</summary>
     public static bool Supports(in Conv2dShape s)
         => s.R == 3 && s.Stride == 2 && s.Pad == 1 && Avx2.IsSupported && Fma.IsSupported && s.OutH > 0 && s.OutW > 0
