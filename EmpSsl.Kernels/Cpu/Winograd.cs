@@ -1065,18 +1065,7 @@ internal static unsafe class Winograd
         long* bases = stackalloc long[count];
         int* heights = stackalloc int[count];
         int* widths = stackalloc int[count];
-        int perImage = g.TilesH * g.TilesW;
-        for (int t = 0; t < count; t++)
-        {
-            int tt = t0 + t;
-            int n = tt / perImage;
-            int r = tt % perImage;
-            int oy = 4 * (r / g.TilesW);
-            int ox = 4 * (r % g.TilesW);
-            bases[t] = (long)n * g.K * plane + (long)oy * g.OutW + ox;
-            heights[t] = Math.Min(4, g.OutH - oy);
-            widths[t] = Math.Min(4, g.OutW - ox);
-        }
+        TileBlocks(g, t0, count, 4, g.OutH, g.OutW, g.K * plane, bases, heights, widths);
         // Channels outside, tiles inside: row k of each M[e] is then read once, whole, front to back. With the tiles
         // outside, each pass read half of every line, and the 36 rows 4 KiB apart (64 channels) met in one L1 set,
         // so both halves came from L2.
@@ -1127,6 +1116,26 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
+    /// For output tiles t0 .. t0+count, the side x side block each writes in a height x width plane (4x4 in y; 8x8 in
+    /// dx, where backward data interleaves a tile's four phases), images imageFloats apart: where the block starts
+    /// (bases), and how many of its rows and columns lie inside the plane.
+    /// </summary>
+    private static void TileBlocks(in Geometry g, int t0, int count, int side, int height, int width, long imageFloats, long* bases, int* heights, int* widths)
+    {
+        int perImage = g.TilesH * g.TilesW;
+        for (int t = 0; t < count; t++)
+        {
+            int tt = t0 + t;
+            int r = tt % perImage;
+            int oy = side * (r / g.TilesW);
+            int ox = side * (r % g.TilesW);
+            bases[t] = (tt / perImage * imageFloats) + ((long)oy * width) + ox;
+            heights[t] = Math.Min(side, height - oy);
+            widths[t] = Math.Min(side, width - ox);
+        }
+    }
+
+    /// <summary>
     /// cells[Alpha i + j] (i, j &lt; 4) = (A^T M A)[i, j] for eight tiles, one per lane, whose M[e] rows start at src,
     /// perE floats from one e to the next: columns through A^T first, then the four rows.
     /// </summary>
@@ -1173,18 +1182,7 @@ internal static unsafe class Winograd
         long* bases = stackalloc long[count];
         int* heights = stackalloc int[count];
         int* widths = stackalloc int[count];
-        int perImage = g.TilesH * g.TilesW;
-        for (int t = 0; t < count; t++)
-        {
-            int tt = t0 + t;
-            int n = tt / perImage;
-            int r = tt % perImage;
-            int oy = 8 * (r / g.TilesW);
-            int ox = 8 * (r % g.TilesW);
-            bases[t] = (long)n * channels * plane + (long)oy * w + ox;
-            heights[t] = Math.Min(8, h - oy);
-            widths[t] = Math.Min(8, w - ox);
-        }
+        TileBlocks(g, t0, count, 8, h, w, channels * plane, bases, heights, widths);
         for (int c = 0; c < channels; c++)
         {
             float* dc = dx + c * plane;
