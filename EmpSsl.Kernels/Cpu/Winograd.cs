@@ -430,32 +430,31 @@ internal static unsafe class Winograd
         var masks = stackalloc Vector128<float>[4 * 8];
         var o = stackalloc Vector256<float>[8];
         int* lanesAt = stackalloc int[8];
-        int* ys = stackalloc int[8];
-        int* xs = stackalloc int[8];
-        int perImage = g.TilesH * g.TilesW;
+        int* tiles = stackalloc int[8];
+        long* bases = stackalloc long[count];
+        int* heights = stackalloc int[count];
+        int* widths = stackalloc int[count];
+        TileBlocks(g, t0, count, 4, g.OutH, g.OutW, g.K * plane, bases, heights, widths);
         new Span<Vector256<float>>(cells, 8 * Cells).Clear();
         for (int t = 0; t < count; t += 8)
         {
             bool inside = true;
             for (int l = 0; l < 8; l++)
             {
-                int tt = t0 + Math.Min(t + l, count - 1);
-                int r = tt % perImage;
-                int oy = 4 * (r / g.TilesW);
-                int ox = 4 * (r % g.TilesW);
-                lanesAt[l] = (int)(tt / perImage * g.K * plane) + oy * g.OutW + ox;
-                ys[l] = oy;
-                xs[l] = ox;
-                inside &= oy + 4 <= g.OutH && ox + 4 <= g.OutW;
+                int q = Math.Min(t + l, count - 1);
+                tiles[l] = q;
+                lanesAt[l] = (int)bases[q];
+                inside &= heights[q] == 4 && widths[q] == 4;
             }
             if (!inside)
             {
                 for (int l = 0; l < 8; l++)
                 {
-                    var row = InRange(Avx2.Add(Vector256.Create(xs[l]), Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7)), g.OutW).GetLower();
+                    int q = tiles[l];
+                    var row = InRange(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), widths[q]).GetLower();
                     for (int i = 0; i < 4; i++)
                     {
-                        masks[4 * l + i] = ys[l] + i < g.OutH ? row : Vector128<float>.Zero;
+                        masks[4 * l + i] = i < heights[q] ? row : Vector128<float>.Zero;
                     }
                 }
             }
@@ -1116,9 +1115,9 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// For output tiles t0 .. t0+count, the side x side block each writes in a height x width plane (4x4 in y; 8x8 in
-    /// dx, where backward data interleaves a tile's four phases), images imageFloats apart: where the block starts
-    /// (bases), and how many of its rows and columns lie inside the plane.
+    /// For output tiles t0 .. t0+count, the side x side block each covers in a height x width plane (4x4 in y and dy;
+    /// 8x8 in dx, where backward data interleaves a tile's four phases), images imageFloats apart: where the block
+    /// starts (bases), and how many of its rows and columns lie inside the plane.
     /// </summary>
     private static void TileBlocks(in Geometry g, int t0, int count, int side, int height, int width, long imageFloats, long* bases, int* heights, int* widths)
     {
