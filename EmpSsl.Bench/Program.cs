@@ -87,10 +87,12 @@ if (args.Length > 0 && args[0] == "quick")
 
 if (args.Length > 0 && args[0] == "paths")
 {
-    // paths [--only TEXT] [--paths auto,gemm,...] [--seconds S]: the cpu convolution paths in turn, one process (ConvPathBench).
+    // paths [--only TEXT] [--paths auto,gemm,...] [--seconds S] [--batch N]: the cpu convolution paths in turn, one
+    // process (ConvPathBench); --batch replaces quick mode's 64 images (the b = 8, n = 20 step convolves 160).
     string only = "";
     var paths = new List<EmpSsl.Kernels.Cpu.ConvolutionPath>();
     double seconds = 2;
+    int batch = 0;
     for (int i = 1; i + 1 < args.Length; i += 2)
     {
         switch (args[i])
@@ -100,6 +102,9 @@ if (args.Length > 0 && args[0] == "paths")
                 break;
             case "--seconds":
                 seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case "--batch" when int.TryParse(args[i + 1], out int b) && b > 0:
+                batch = b;
                 break;
             case "--paths":
                 foreach (string name in args[i + 1].Split(','))
@@ -113,7 +118,7 @@ if (args.Length > 0 && args[0] == "paths")
                 }
                 break;
             default:
-                Console.Error.WriteLine($"paths: unknown option '{args[i]}'. Options: --only TEXT --paths auto,gemm,... --seconds S");
+                Console.Error.WriteLine($"paths: unknown option '{args[i]}' or bad value. Options: --only TEXT --paths auto,gemm,... --seconds S --batch N");
                 return 2;
         }
     }
@@ -123,7 +128,11 @@ if (args.Length > 0 && args[0] == "paths")
     }
     using var cpu = new EmpSsl.Kernels.Cpu.CpuKernels();
     Console.WriteLine($"fp32 FMA peak before: {PeakBench.Describe()}");
-    ConvPathBench.Run(cpu, EmpSsl.Bench.Cases.Conv.Where(s => s.ToString().Contains(only, StringComparison.Ordinal)).ToList(), paths, seconds, Console.Out);
+    var shapes = EmpSsl.Bench.Cases.Conv
+        .Where(s => s.ToString().Contains(only, StringComparison.Ordinal))
+        .Select(s => batch > 0 ? s with { N = batch } : s)
+        .ToList();
+    ConvPathBench.Run(cpu, shapes, paths, seconds, Console.Out);
     Console.WriteLine($"fp32 FMA peak after: {PeakBench.Describe()}");
     return 0;
 }
