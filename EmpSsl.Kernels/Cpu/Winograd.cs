@@ -465,6 +465,10 @@ internal static unsafe class Winograd
                 {
                     if (k0 + q < g.K)
                     {
+                        if (k0 + q + 1 < g.K)
+                        {
+                            PrefetchGradient(dy + (k0 + q + 1) * plane, g.OutW, lanesAt);
+                        }
                         GradientTile<T>(dy + (k0 + q) * plane, g.OutW, lanesAt, masks, inside, cells + Cells * q);
                     }
                     else
@@ -527,6 +531,26 @@ internal static unsafe class Winograd
         for (int j = 0; j < alpha; j++)
         {
             T.Gradient1D(cells[j], cells[alpha + j], cells[(2 * alpha) + j], cells[(3 * alpha) + j], cells + j, alpha);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the dy rows under eight tiles of the next channel's plane, as <see cref="PrefetchInputs{T}"/> does for x
+    /// (lanes 0, 4 and 7 cover the rows' lines when the tiles share a tile row). One channel ahead, not two: on 2 Xeon
+    /// cores (AVX-512) the 64ch@32x32 weight gradient at batch 160 ran 300 -> 350 GFLOP/s (median) one ahead and
+    /// unchanged two, three or eight ahead; at 128 channels +6%, smaller planes within the noise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchGradient(float* plane, int ld, int* offsets)
+    {
+        float* a = plane + offsets[0];
+        float* b = plane + offsets[4];
+        float* c = plane + offsets[7] + 3;
+        for (int i = 0; i < 4; i++)
+        {
+            Sse.Prefetch0(a + i * ld);
+            Sse.Prefetch0(b + i * ld);
+            Sse.Prefetch0(c + i * ld);
         }
     }
 
