@@ -39,13 +39,13 @@ internal static unsafe class ChannelsLast
         float* s = src + (long)image * c * p;
         if (pad > 0)
         {
-            new Span<float>(d, pad * wp * c).Clear();
-            new Span<float>(d + (long)(pad + h) * wp * c, pad * wp * c).Clear();
+            ShortRows.Clear(d, (long)pad * wp * c);
+            ShortRows.Clear(d + (long)(pad + h) * wp * c, (long)pad * wp * c);
             for (int i = 0; i < h; i++)
             {
                 float* row = d + (long)(i + pad) * wp * c;
-                new Span<float>(row, pad * c).Clear();
-                new Span<float>(row + (long)(pad + w) * c, pad * c).Clear();
+                ShortRows.Clear(row, pad * c);
+                ShortRows.Clear(row + (long)(pad + w) * c, pad * c);
             }
         }
         long* offsets = stackalloc long[8];

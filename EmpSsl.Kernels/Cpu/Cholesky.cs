@@ -173,8 +173,8 @@ public sealed unsafe partial class CpuKernels
                     // Solve a zero-padded copy so that every row is whole vectors, then copy the columns back.
                     for (int i = 0; i < n; i++)
                     {
-                        new Span<float>(xm + (long)i * nrhs, w).CopyTo(new Span<float>(t + (long)i * width, width));
-                        new Span<float>(t + (long)i * width + w, width - w).Clear();
+                        ShortRows.Copy(t + (long)i * width, xm + (long)i * nrhs, w);
+                        ShortRows.Clear(t + (long)i * width + w, width - w);
                     }
                     if (width == SolveChunk)
                     {
@@ -186,7 +186,7 @@ public sealed unsafe partial class CpuKernels
                     }
                     for (int i = 0; i < n; i++)
                     {
-                        new Span<float>(t + (long)i * width, w).CopyTo(new Span<float>(xm + (long)i * nrhs, w));
+                        ShortRows.Copy(xm + (long)i * nrhs, t + (long)i * width, w);
                     }
                 }
             }
@@ -205,7 +205,7 @@ public sealed unsafe partial class CpuKernels
         }
         for (int i = 0; i < n; i++)
         {
-            new Span<float>(a + (long)i * n, i + 1).CopyTo(new Span<float>(l + (long)i * n, i + 1));
+            ShortRows.Copy(l + (long)i * n, a + (long)i * n, i + 1);
         }
     }
 
@@ -303,7 +303,7 @@ public sealed unsafe partial class CpuKernels
                 {
                     row[i] = top[i * stride + p];
                 }
-                new Span<float>(row + rows, (int)(width - rows)).Clear();
+                ShortRows.Clear(row + rows, width - rows);
             }
             for (int j = 0; j < b; j++)
             {
@@ -347,7 +347,7 @@ public sealed unsafe partial class CpuKernels
                     row[r0 + i] = below[i * stride + p];
                 }
                 // The last piece also zeroes the padding that the update tiles read past m.
-                new Span<float>(row + r0 + count, (int)(end - r0 - count)).Clear();
+                ShortRows.Clear(row + r0 + count, end - r0 - count);
             }
             float* diagonal = l + k * stride + k;
             for (int j = 0; j < b; j++)

@@ -134,7 +134,7 @@ internal static unsafe class Conv2dPolyphase
         // One padded row at a time, laid out in full (its border zero) so that the split is a plain deinterleave.
         int width = 2 * q.Width;
         float* row = stackalloc float[width + 16];
-        new Span<float>(row, width + 16).Clear();
+        ShortRows.Clear(row, width + 16);
         for (int u = 0; u < 2 * q.Height; u++)
         {
             int ih = u - s.Pad;
@@ -142,8 +142,8 @@ internal static unsafe class Conv2dPolyphase
             float* odd = even + q.Plane;
             if (ih < 0 || ih >= s.H)
             {
-                new Span<float>(even, q.Width).Clear();
-                new Span<float>(odd, q.Width).Clear();
+                ShortRows.Clear(even, q.Width);
+                ShortRows.Clear(odd, q.Width);
                 continue;
             }
             ShortRows.Copy(row + s.Pad, src + (long)ih * s.W, s.W);
@@ -193,10 +193,10 @@ internal static unsafe class Conv2dPolyphase
         {
             float* dst = (float*)dypP + plane * d.Plane;
             float* src = (float*)dyP + (long)plane * s.OutH * s.OutW;
-            new Span<float>(dst, (int)d.Plane).Clear();
+            ShortRows.Clear(dst, d.Plane);
             for (int i = 0; i < s.OutH; i++)
             {
-                new ReadOnlySpan<float>(src + (long)i * s.OutW, s.OutW).CopyTo(new Span<float>(dst + (long)(i + d.Top) * d.Width + d.Left, s.OutW));
+                ShortRows.Copy(dst + (long)(i + d.Top) * d.Width + d.Left, src + (long)i * s.OutW, s.OutW);
             }
         });
     }

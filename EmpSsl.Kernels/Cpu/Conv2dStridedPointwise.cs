@@ -103,7 +103,7 @@ internal static unsafe class Conv2dStridedPointwise
     {
         // At stride 2 a row is the polyphase merge's interleave of dxs's row with zeros, added in place when accumulating.
         float* zeros = stackalloc float[s.OutW];
-        new Span<float>(zeros, s.OutW).Clear();
+        ShortRows.Clear(zeros, s.OutW);
         for (int h = 0; h < s.H; h++)
         {
             float* to = dst + (long)h * s.W;
@@ -111,7 +111,7 @@ internal static unsafe class Conv2dStridedPointwise
             {
                 if (!accumulate)
                 {
-                    new Span<float>(to, s.W).Clear();
+                    ShortRows.Clear(to, s.W);
                 }
                 continue;
             }

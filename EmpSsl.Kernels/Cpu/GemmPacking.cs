@@ -60,7 +60,7 @@ internal static unsafe class GemmPacking
     {
         if (rows < mr)
         {
-            new Span<float>(d, mr * kc).Clear();
+            ShortRows.Clear(d, mr * kc);
         }
         for (int k = 0; k < kc;)
         {
@@ -169,7 +169,7 @@ internal static unsafe class GemmPacking
     {
         if (cols < nr)
         {
-            new Span<float>(d, nr * kc).Clear();
+            ShortRows.Clear(d, nr * kc);
         }
         for (int k = 0; k < kc;)
         {

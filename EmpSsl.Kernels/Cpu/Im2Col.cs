@@ -48,7 +48,7 @@ internal static unsafe class Im2Col
             {
                 float* phase = b == 0 ? even : odd;
                 int length = (s.W - b + 1) / 2;
-                new Span<float>(phase, length).Clear();
+                ShortRows.Clear(phase, length);
                 // Kernel row r lands on dx row ih from output row (ih + pad - r) / 2 where that is whole and inside.
                 for (int r = (ih + s.Pad) & 1; r < s.R; r += 2)
                 {
@@ -120,7 +120,7 @@ internal static unsafe class Im2Col
         float* dst = dx + (long)plane * s.H * s.W;
         if (!accumulate)
         {
-            new Span<float>(dst, s.H * s.W).Clear();
+            ShortRows.Clear(dst, s.H * s.W);
         }
         for (int r = 0; r < s.R; r++)
         {

@@ -47,8 +47,8 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                     }
                     else
                     {
-                        new Span<float>(from, cols).CopyTo(new Span<float>(d, cols));
-                        new Span<float>(d + cols, nr - cols).Clear();
+                        ShortRows.Copy(d, from, cols);
+                        ShortRows.Clear(d + cols, nr - cols);
                     }
                 }
             }

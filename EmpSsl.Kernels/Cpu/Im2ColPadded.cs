@@ -90,15 +90,15 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         int hp = s.H + 2 * s.Pad;
         float* dst = xp + (long)plane * hp * wp;
         float* src = x + (long)plane * s.H * s.W;
-        new Span<float>(dst, s.Pad * wp).Clear();
+        ShortRows.Clear(dst, s.Pad * wp);
         for (int i = 0; i < s.H; i++)
         {
             float* row = dst + (long)(i + s.Pad) * wp;
-            new Span<float>(row, s.Pad).Clear();
-            new ReadOnlySpan<float>(src + (long)i * s.W, s.W).CopyTo(new Span<float>(row + s.Pad, s.W));
-            new Span<float>(row + s.Pad + s.W, s.Pad).Clear();
+            ShortRows.Clear(row, s.Pad);
+            ShortRows.Copy(row + s.Pad, src + (long)i * s.W, s.W);
+            ShortRows.Clear(row + s.Pad + s.W, s.Pad);
         }
-        new Span<float>(dst + (long)(s.Pad + s.H) * wp, s.Pad * wp).Clear();
+        ShortRows.Clear(dst + (long)(s.Pad + s.H) * wp, s.Pad * wp);
     }
 
     /// <summary>offsets[k] = where row k0 + k of the column matrix reads, relative to its pixel's window origin, for k &lt; kc.</summary>
@@ -184,7 +184,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
             long* slTaps = taps + sl * nr;
             if (cols < nr)
             {
-                new Span<float>(d, nr * kc).Clear();
+                ShortRows.Clear(d, nr * kc);
             }
             var pixel = new Cursor(this, k0);
             for (int k = 0; k < kc;)

@@ -27,7 +27,7 @@ public sealed unsafe partial class CpuKernels
                     int h0 = oh * shape.Stride - shape.Pad;
                     int hs = Math.Max(h0, 0);
                     int he = Math.Min(h0 + shape.Kernel, shape.H);
-                    new Span<float>(xp + (long)hs * shape.W, shape.W).CopyTo(new Span<float>(rowMax, shape.W));
+                    ShortRows.Copy(rowMax, xp + (long)hs * shape.W, shape.W);
                     for (int h = hs + 1; h < he; h++)
                     {
                         SimdDriver.MapRange(rowMax, rowMax, xp + (long)h * shape.W, shape.W, default(MaxOp));

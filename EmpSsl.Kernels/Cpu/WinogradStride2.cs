@@ -184,8 +184,8 @@ internal static unsafe class WinogradStride2
                 int row = (2 * i) + a;
                 if (row >= s.H)
                 {
-                    new Span<float>(even, wh).Clear();
-                    new Span<float>(odd, wh).Clear();
+                    ShortRows.Clear(even, wh);
+                    ShortRows.Clear(odd, wh);
                     continue;
                 }
                 float* from = src + (long)row * s.W;
