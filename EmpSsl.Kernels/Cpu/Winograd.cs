@@ -1051,8 +1051,8 @@ internal static unsafe class Winograd
             var (kFrom, kTo) = g.Active(e, T.Alpha, PhaseSide.Outputs);
             kFrom = kFrom / mr * mr;
             kTo = Math.Min(g.K, (kTo + mr - 1) / mr * mr);
-            ShortRows.Clear(me, (long)kFrom * cols);
-            ShortRows.Clear(me + (long)kTo * cols, (long)(g.K - kTo) * cols);
+            new Span<float>(me, kFrom * cols).Clear();
+            new Span<float>(me + (long)kTo * cols, (g.K - kTo) * cols).Clear();
             for (int pc = cFrom; pc < cTo; pc += GemmBlocking.KC)
             {
                 int kc = Math.Min(GemmBlocking.KC, cTo - pc);
