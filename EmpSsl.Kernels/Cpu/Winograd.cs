@@ -392,7 +392,7 @@ internal static unsafe class Winograd
                     {
                         if (c0 + q + 2 < g.C)
                         {
-                            PrefetchInputs<T>(x + (c0 + q + 2) * g.InputPlane, g.W, offsets);
+                            PrefetchRows(x + (c0 + q + 2) * g.InputPlane, g.W, offsets, T.Alpha);
                         }
                         InputTile<T>(x + (c0 + q) * g.InputPlane, g.W, offsets, masks, inside, cells + Cells * q);
                     }
@@ -465,9 +465,12 @@ internal static unsafe class Winograd
                 {
                     if (k0 + q < g.K)
                     {
+                        // One channel ahead, not two as for x: on 2 Xeon cores (AVX-512) the 64ch@32x32 weight gradient
+                        // at batch 160 ran 300 -> 350 GFLOP/s (median) one ahead and unchanged two, three or eight
+                        // ahead; at 128 channels +6%, smaller planes within the noise.
                         if (k0 + q + 1 < g.K)
                         {
-                            PrefetchGradient(dy + (k0 + q + 1) * plane, g.OutW, lanesAt);
+                            PrefetchRows(dy + (k0 + q + 1) * plane, g.OutW, lanesAt, 4);
                         }
                         GradientTile<T>(dy + (k0 + q) * plane, g.OutW, lanesAt, masks, inside, cells + Cells * q);
                     }
@@ -531,26 +534,6 @@ internal static unsafe class Winograd
         for (int j = 0; j < alpha; j++)
         {
             T.Gradient1D(cells[j], cells[alpha + j], cells[(2 * alpha) + j], cells[(3 * alpha) + j], cells + j, alpha);
-        }
-    }
-
-    /// <summary>
-    /// Asks for the dy rows under eight tiles of the next channel's plane, as <see cref="PrefetchInputs{T}"/> does for x
-    /// (lanes 0, 4 and 7 cover the rows' lines when the tiles share a tile row). One channel ahead, not two: on 2 Xeon
-    /// cores (AVX-512) the 64ch@32x32 weight gradient at batch 160 ran 300 -> 350 GFLOP/s (median) one ahead and
-    /// unchanged two, three or eight ahead; at 128 channels +6%, smaller planes within the noise.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchGradient(float* plane, int ld, int* offsets)
-    {
-        float* a = plane + offsets[0];
-        float* b = plane + offsets[4];
-        float* c = plane + offsets[7] + 3;
-        for (int i = 0; i < 4; i++)
-        {
-            Sse.Prefetch0(a + i * ld);
-            Sse.Prefetch0(b + i * ld);
-            Sse.Prefetch0(c + i * ld);
         }
     }
 
@@ -921,7 +904,7 @@ internal static unsafe class Winograd
             {
                 if (c + 2 < g.C)
                 {
-                    PrefetchInputs<T>(x + (c + 2) * g.InputPlane, g.W, offsets);
+                    PrefetchRows(x + (c + 2) * g.InputPlane, g.W, offsets, T.Alpha);
                 }
                 InputTile<T>(x + c * g.InputPlane, g.W, offsets, masks, inside, cells);
                 float* to = dst + (long)c * nr;
@@ -934,18 +917,18 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
-    /// Asks for a plane's rows under eight tiles two channels ahead: the planes are 4-16 KiB apart, which the hardware
-    /// prefetcher does not follow, and each channel's loads would otherwise wait on L3 for about 18 lines. Lanes 0,
-    /// 4 and 7 cover the rows' lines when the tiles share a tile row; prefetches never fault, so hanging lanes are fine.
+    /// Asks for the first rows (rows wide and tall) of eight tiles of a plane, a channel or two ahead of the loads (x's
+    /// Alpha x Alpha inputs, dy's 4 x 4 tiles): the planes are 4-16 KiB apart, which the hardware prefetcher does not
+    /// follow, and each channel's loads would otherwise wait on L3 for about 18 lines. Lanes 0, 4 and 7 cover the rows'
+    /// lines when the tiles share a tile row; prefetches never fault, so hanging lanes are fine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchInputs<T>(float* plane, int ld, int* offsets)
-        where T : struct, IWinogradTile
+    private static void PrefetchRows(float* plane, int ld, int* offsets, int rows)
     {
         float* a = plane + offsets[0];
         float* b = plane + offsets[4];
-        float* c = plane + offsets[7] + T.Alpha - 1;
-        for (int i = 0; i < T.Alpha; i++)
+        float* c = plane + offsets[7] + rows - 1;
+        for (int i = 0; i < rows; i++)
         {
             Sse.Prefetch0(a + i * ld);
             Sse.Prefetch0(b + i * ld);
