@@ -39,13 +39,13 @@ internal static unsafe class ChannelsLast
         float* s = src + (long)image * c * p;
         if (pad > 0)
         {
-            ShortRows.Clear(d, (long)pad * wp * c);
-            ShortRows.Clear(d + (long)(pad + h) * wp * c, (long)pad * wp * c);
+            SimdDriver.FillRange(d, (long)pad * wp * c, 0f);
+            SimdDriver.FillRange(d + (long)(pad + h) * wp * c, (long)pad * wp * c, 0f);
             for (int i = 0; i < h; i++)
             {
                 float* row = d + (long)(i + pad) * wp * c;
-                ShortRows.Clear(row, pad * c);
-                ShortRows.Clear(row + (long)(pad + w) * c, pad * c);
+                SimdDriver.FillRange(row, pad * c, 0f);
+                SimdDriver.FillRange(row + (long)(pad + w) * c, pad * c, 0f);
             }
         }
         long* offsets = stackalloc long[8];

@@ -174,7 +174,7 @@ public sealed unsafe partial class CpuKernels
                     for (int i = 0; i < n; i++)
                     {
                         ShortRows.Copy(t + (long)i * width, xm + (long)i * nrhs, w);
-                        ShortRows.Clear(t + (long)i * width + w, width - w);
+                        SimdDriver.FillRange(t + (long)i * width + w, width - w, 0f);
                     }
                     if (width == SolveChunk)
                     {
@@ -303,7 +303,7 @@ public sealed unsafe partial class CpuKernels
                 {
                     row[i] = top[i * stride + p];
                 }
-                ShortRows.Clear(row + rows, width - rows);
+                SimdDriver.FillRange(row + rows, width - rows, 0f);
             }
             for (int j = 0; j < b; j++)
             {
@@ -347,7 +347,7 @@ public sealed unsafe partial class CpuKernels
                     row[r0 + i] = below[i * stride + p];
                 }
                 // The last piece also zeroes the padding that the update tiles read past m.
-                ShortRows.Clear(row + r0 + count, end - r0 - count);
+                SimdDriver.FillRange(row + r0 + count, end - r0 - count, 0f);
             }
             float* diagonal = l + k * stride + k;
             for (int j = 0; j < b; j++)

@@ -134,7 +134,7 @@ internal static unsafe class Conv2dPolyphase
         // One padded row at a time, laid out in full (its border zero) so that the split is a plain deinterleave.
         int width = 2 * q.Width;
         float* row = stackalloc float[width + 16];
-        ShortRows.Clear(row, width + 16);
+        SimdDriver.FillRange(row, width + 16, 0f);
         for (int u = 0; u < 2 * q.Height; u++)
         {
             int ih = u - s.Pad;
@@ -142,8 +142,8 @@ internal static unsafe class Conv2dPolyphase
             float* odd = even + q.Plane;
             if (ih < 0 || ih >= s.H)
             {
-                ShortRows.Clear(even, q.Width);
-                ShortRows.Clear(odd, q.Width);
+                SimdDriver.FillRange(even, q.Width, 0f);
+                SimdDriver.FillRange(odd, q.Width, 0f);
                 continue;
             }
             ShortRows.Copy(row + s.Pad, src + (long)ih * s.W, s.W);
@@ -193,7 +193,7 @@ internal static unsafe class Conv2dPolyphase
         {
             float* dst = (float*)dypP + plane * d.Plane;
             float* src = (float*)dyP + (long)plane * s.OutH * s.OutW;
-            ShortRows.Clear(dst, d.Plane);
+            SimdDriver.FillRange(dst, d.Plane, 0f);
             for (int i = 0; i < s.OutH; i++)
             {
                 ShortRows.Copy(dst + (long)(i + d.Top) * d.Width + d.Left, src + (long)i * s.OutW, s.OutW);

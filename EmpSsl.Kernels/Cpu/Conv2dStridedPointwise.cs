@@ -103,7 +103,7 @@ internal static unsafe class Conv2dStridedPointwise
     {
         // At stride 2 a row is the polyphase merge's interleave of dxs's row with zeros, added in place when accumulating.
         float* zeros = stackalloc float[s.OutW];
-        ShortRows.Clear(zeros, s.OutW);
+        SimdDriver.FillRange(zeros, s.OutW, 0f);
         for (int h = 0; h < s.H; h++)
         {
             float* to = dst + (long)h * s.W;
@@ -111,7 +111,7 @@ internal static unsafe class Conv2dStridedPointwise
             {
                 if (!accumulate)
                 {
-                    ShortRows.Clear(to, s.W);
+                    SimdDriver.FillRange(to, s.W, 0f);
                 }
                 continue;
             }

@@ -60,7 +60,7 @@ internal static unsafe class GemmPacking
     {
         if (rows < mr)
         {
-            ShortRows.Clear(d, mr * kc);
+            SimdDriver.FillRange(d, mr * kc, 0f);
         }
         for (int k = 0; k < kc;)
         {
@@ -169,7 +169,7 @@ internal static unsafe class GemmPacking
     {
         if (cols < nr)
         {
-            ShortRows.Clear(d, nr * kc);
+            SimdDriver.FillRange(d, nr * kc, 0f);
         }
         for (int k = 0; k < kc;)
         {

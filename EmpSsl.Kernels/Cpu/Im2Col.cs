@@ -48,7 +48,7 @@ internal static unsafe class Im2Col
             {
                 float* phase = b == 0 ? even : odd;
                 int length = (s.W - b + 1) / 2;
-                ShortRows.Clear(phase, length);
+                SimdDriver.FillRange(phase, length, 0f);
                 // Kernel row r lands on dx row ih from output row (ih + pad - r) / 2 where that is whole and inside.
                 for (int r = (ih + s.Pad) & 1; r < s.R; r += 2)
                 {
@@ -120,7 +120,7 @@ internal static unsafe class Im2Col
         float* dst = dx + (long)plane * s.H * s.W;
         if (!accumulate)
         {
-            ShortRows.Clear(dst, s.H * s.W);
+            SimdDriver.FillRange(dst, s.H * s.W, 0f);
         }
         for (int r = 0; r < s.R; r++)
         {

@@ -48,7 +48,7 @@ internal readonly unsafe struct Im2ColMatrix : IGemmOperandB
                     else
                     {
                         ShortRows.Copy(d, from, cols);
-                        ShortRows.Clear(d + cols, nr - cols);
+                        SimdDriver.FillRange(d + cols, nr - cols, 0f);
                     }
                 }
             }

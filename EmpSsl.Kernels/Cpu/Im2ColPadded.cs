@@ -90,15 +90,15 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
         int hp = s.H + 2 * s.Pad;
         float* dst = xp + (long)plane * hp * wp;
         float* src = x + (long)plane * s.H * s.W;
-        ShortRows.Clear(dst, s.Pad * wp);
+        SimdDriver.FillRange(dst, s.Pad * wp, 0f);
         for (int i = 0; i < s.H; i++)
         {
             float* row = dst + (long)(i + s.Pad) * wp;
-            ShortRows.Clear(row, s.Pad);
+            SimdDriver.FillRange(row, s.Pad, 0f);
             ShortRows.Copy(row + s.Pad, src + (long)i * s.W, s.W);
-            ShortRows.Clear(row + s.Pad + s.W, s.Pad);
+            SimdDriver.FillRange(row + s.Pad + s.W, s.Pad, 0f);
         }
-        ShortRows.Clear(dst + (long)(s.Pad + s.H) * wp, s.Pad * wp);
+        SimdDriver.FillRange(dst + (long)(s.Pad + s.H) * wp, s.Pad * wp, 0f);
     }
 
     /// <summary>offsets[k] = where row k0 + k of the column matrix reads, relative to its pixel's window origin, for k &lt; kc.</summary>
@@ -184,7 +184,7 @@ internal readonly unsafe struct Im2ColPaddedMatrix : IGemmOperandB
             long* slTaps = taps + sl * nr;
             if (cols < nr)
             {
-                ShortRows.Clear(d, nr * kc);
+                SimdDriver.FillRange(d, nr * kc, 0f);
             }
             var pixel = new Cursor(this, k0);
             for (int k = 0; k < kc;)

@@ -181,8 +181,8 @@ internal static unsafe class SimdChannels
         for (int r0 = 0; r0 < rows; r0 += FloatRun)
         {
             int r1 = Math.Min(rows, r0 + FloatRun);
-            ShortRows.Clear(u, width);
-            ShortRows.Clear(v, width);
+            SimdDriver.FillRange(u, width, 0f);
+            SimdDriver.FillRange(v, width, 0f);
             for (int r = r0; r < r1; r++)
             {
                 float* ar = a + r * stride;

@@ -184,8 +184,8 @@ internal static unsafe class WinogradStride2
                 int row = (2 * i) + a;
                 if (row >= s.H)
                 {
-                    ShortRows.Clear(even, wh);
-                    ShortRows.Clear(odd, wh);
+                    SimdDriver.FillRange(even, wh, 0f);
+                    SimdDriver.FillRange(odd, wh, 0f);
                     continue;
                 }
                 float* from = src + (long)row * s.W;
