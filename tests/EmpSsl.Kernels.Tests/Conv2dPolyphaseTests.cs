@@ -125,9 +125,13 @@ public sealed unsafe class Conv2dPolyphaseTests : PinnedRuns
         Assert.False(kernels.RoutesToPolyphase(few, ConvolutionPass.Forward));
         Assert.False(kernels.RoutesToPolyphase(few, ConvolutionPass.BackwardData));
         Assert.True(kernels.RoutesToPolyphase(few, ConvolutionPass.BackwardWeight));
-        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.Forward));
-        Assert.False(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardData));
-        Assert.True(kernels.RoutesToPolyphase(third, ConvolutionPass.BackwardWeight));
+        // At 64 tiles (64 images of one, 16 of four) the stride-2 Winograd takes backward data only.
+        foreach (var s in new[] { third, new Conv2dShape(16, 128, 16, 16, 256, 3, 2, 1) })
+        {
+            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.Forward));
+            Assert.False(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardData));
+            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardWeight));
+        }
         Assert.True(kernels.RoutesToPolyphase(new Conv2dShape(32, 256, 8, 8, 512, 3, 2, 1), ConvolutionPass.BackwardData));
         // Never at stride 1, nor for the 1x1 shortcuts unless pinned, nor when another path is pinned.
         Assert.False(kernels.RoutesToPolyphase(new Conv2dShape(64, 64, 32, 32, 64, 3, 1, 1), ConvolutionPass.BackwardWeight));

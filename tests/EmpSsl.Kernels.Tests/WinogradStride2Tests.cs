@@ -153,9 +153,6 @@ public sealed unsafe class WinogradStride2Tests : PinnedRuns
             Assert.False(kernels.RoutesToWinogradStride2(s, ConvolutionPass.Forward));
             Assert.True(kernels.RoutesToWinogradStride2(s, ConvolutionPass.BackwardData));
             Assert.False(kernels.RoutesToWinogradStride2(s, ConvolutionPass.BackwardWeight));
-            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.Forward));
-            Assert.False(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardData));
-            Assert.True(kernels.RoutesToPolyphase(s, ConvolutionPass.BackwardWeight));
         }
         kernels.Convolution = ConvolutionPath.Winograd;
         Assert.True(kernels.RoutesToWinogradStride2(new Conv2dShape(32, 256, 8, 8, 512, 3, 2, 1), ConvolutionPass.Forward));
